@@ -1,0 +1,52 @@
+"""Helpers shared by the CLI commands: settings, JSON or rich output, progress bars."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from needradar.config import Settings, load_config
+
+console = Console()
+
+
+def settings() -> Settings:
+    """The settings for this invocation (`--config`, `$NEEDRADAR_CONFIG` or the default file)."""
+    return load_config()
+
+
+def emit_json(obj: Any) -> None:
+    """Print a result as JSON on stdout (nothing else goes to stdout with --json)."""
+    print(json.dumps(obj, indent=2, default=str))
+
+
+def table(title: str, rows: list[dict[str, Any]]) -> Table:
+    """A rich table from a list of uniform dicts."""
+    t = Table(title=title)
+    for col in rows[0] if rows else []:
+        t.add_column(str(col))
+    for row in rows:
+        t.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values()))
+    return t
+
+
+@contextmanager
+def progress(transient: bool = True) -> Iterator[Progress]:
+    """A rich progress bar on stderr, for long work."""
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=transient,
+    )
+    with bar:
+        yield bar
