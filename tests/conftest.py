@@ -1,0 +1,44 @@
+"""Shared fixtures: an isolated runtime home per test session, settings, and small sample data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from needradar.config import Settings, load_config
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """No test writes into the repo's var/: runtime state and MLflow go to a temp folder."""
+    home = tmp_path_factory.mktemp("home")
+    os.environ["NEEDRADAR_HOME"] = str(home)
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{home}/mlflow.db"
+    os.environ.pop("NEEDRADAR_CONFIG", None)
+    return home
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return load_config()
+
+
+@pytest.fixture(scope="session")
+def sample(settings: Settings):
+    """A small generated sample (in memory): 600 customers over 400 days, fixed seed."""
+    from features.generate import generate_sample
+
+    return generate_sample(settings, customers=600, days=400, seed=7)
+
+
+@pytest.fixture(scope="session")
+def sample_dir(sample, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small sample written as a data folder (CSV), as a user would hand it over."""
+    from features.load import write_event_data
+
+    out = tmp_path_factory.mktemp("sample")
+    write_event_data(sample.events, out)
+    sample.truth.to_csv(out / "truth.csv", index=False)
+    return out
