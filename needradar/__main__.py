@@ -1,0 +1,5 @@
+"""`python -m needradar` runs the CLI."""
+
+from needradar.cli import main
+
+main()
