@@ -1,0 +1,104 @@
+"""Reading and writing event data folders (CSV, Parquet) or DuckDB files, with quarantine."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from features.contract import TABLES, EventData
+from features.validate import ValidationReport, validate_tables
+from needradar.config import Settings
+from needradar.errors import DataError
+from needradar.io import write_frame
+
+logger = logging.getLogger(__name__)
+
+
+def read_raw_tables(path: str | Path) -> dict[str, pd.DataFrame]:
+    """Read the contract's tables from a folder of CSV/Parquet files or a DuckDB file, untyped.
+
+    CSV values are read as text so that a bad value can be reported as it was written.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such folder or file")
+    if path.is_file():
+        if path.suffix.lower() not in (".duckdb", ".db"):
+            raise DataError(f"{path}: expected a folder of CSV/Parquet files or a .duckdb file")
+        import duckdb
+
+        with duckdb.connect(str(path), read_only=True) as con:
+            names = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+            return {n: con.execute(f'select * from "{n}"').df() for n in TABLES if n in names}
+    tables: dict[str, pd.DataFrame] = {}
+    for name in TABLES:
+        for suffix in (".parquet", ".csv"):
+            f = path / f"{name}{suffix}"
+            if f.exists():
+                if suffix == ".csv":
+                    tables[name] = pd.read_csv(f, dtype=str, keep_default_na=False, na_values=[""])
+                else:
+                    tables[name] = pd.read_parquet(f)
+                break
+    if not tables:
+        raise DataError(f"{path}: no table files found; expected customers.csv (or .parquet) and event tables")
+    return tables
+
+
+def write_event_data(events: EventData, out_dir: str | Path, fmt: str = "csv") -> Path:
+    """Write one file per table (atomically each), `<table>.csv` or `<table>.parquet`."""
+    if fmt not in ("csv", "parquet"):
+        raise DataError(f"unsupported format {fmt!r}; use csv or parquet")
+    out = Path(out_dir)
+    for name, df in events.tables().items():
+        write_frame(df, out / f"{name}.{fmt}")
+    return out
+
+
+def _quarantine(raw: pd.DataFrame, rows: list[int], report: ValidationReport, table: str, out: Path) -> None:
+    reasons: dict[int, list[str]] = {}
+    columns: dict[int, list[str]] = {}
+    for p in report.problems:
+        if p.table == table and p.row is not None:
+            reasons.setdefault(p.row - 1, []).append(p.message)
+            columns.setdefault(p.row - 1, []).append(p.column or "")
+    q = raw.reset_index(drop=True).iloc[rows].copy()
+    q.insert(0, "_reason", ["; ".join(reasons[r]) for r in rows])
+    q.insert(0, "_column", ["; ".join(columns[r]) for r in rows])
+    q.insert(0, "_row", [r + 1 for r in rows])
+    write_frame(q, out / f"{table}.csv")
+
+
+def load_event_data(
+    path: str | Path,
+    settings: Settings | None = None,
+    as_of: pd.Timestamp | str | None = None,
+    quarantine_dir: str | Path | None = None,
+) -> EventData:
+    """Load, validate and type event data for real work.
+
+    Invalid rows never vanish: they go to `quarantine_dir/<table>.csv` with the row number, column
+    and reason, and the count is logged. Problems with a whole table raise DataError.
+    """
+    path = Path(path)
+    raw = read_raw_tables(path)
+    report = validate_tables(raw, as_of=as_of)
+    fatal = report.table_problems()
+    if fatal:
+        raise DataError(f"{path}: " + "; ".join(str(p) for p in fatal))
+    clean: dict[str, pd.DataFrame] = {}
+    for name, typed in report.typed.items():
+        bad = sorted(report.invalid_rows(name))
+        if bad:
+            if quarantine_dir is None:
+                first = next(p for p in report.problems if p.table == name and p.row is not None)
+                raise DataError(
+                    f"{path}: {len(bad)} invalid rows in {name} (first: {first}); "
+                    "run `needradar data validate` to see them all, or load with a quarantine folder"
+                )
+            _quarantine(raw[name], bad, report, name, Path(quarantine_dir))
+            logger.warning("quarantined %d of %d rows of %s into %s", len(bad), len(typed), name, quarantine_dir)
+        clean[name] = typed.drop(index=bad).reset_index(drop=True) if bad else typed
+    return EventData(**clean)
