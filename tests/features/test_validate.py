@@ -1,0 +1,117 @@
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from features.load import load_event_data, read_raw_tables, write_event_data
+from features.validate import validate_tables
+from needradar.cli import app
+from needradar.errors import DataError
+
+
+@pytest.fixture()
+def folder(sample, tmp_path):
+    """A small, valid data folder the tests then break."""
+    ids = sample.events.customers["customer_id"].head(50)
+    tables = {k: v[v["customer_id"].isin(ids)] for k, v in sample.events.tables().items()}
+    from features.contract import EventData
+
+    write_event_data(EventData(**tables), tmp_path)
+    return tmp_path
+
+
+def _edit(folder, table, fn):
+    path = folder / f"{table}.csv"
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    fn(df)
+    df.to_csv(path, index=False)
+
+
+def _messages(folder, as_of=None):
+    return [str(p) for p in validate_tables(read_raw_tables(folder), as_of=as_of).problems]
+
+
+def test_clean_folder_passes(folder):
+    assert _messages(folder) == []
+
+
+def test_wrong_types(folder):
+    _edit(folder, "transactions", lambda df: df.__setitem__("amount", ["abc"] + list(df["amount"][1:])))
+    _edit(folder, "usage", lambda df: df.__setitem__("ts", ["yesterday"] + list(df["ts"][1:])))
+    msgs = _messages(folder)
+    assert "transactions, row 1, column amount: 'abc' is not a valid float" in msgs
+    assert "usage, row 1, column ts: 'yesterday' is not a valid timestamp" in msgs
+
+
+def test_unknown_customer_ids(folder):
+    _edit(folder, "tickets", lambda df: df.__setitem__("customer_id", ["C999999"] + list(df["customer_id"][1:])))
+    assert "tickets, row 1, column customer_id: unknown customer id 'C999999'" in _messages(folder)
+
+
+def test_future_timestamps(folder):
+    _edit(folder, "feedback", lambda df: df.__setitem__("ts", ["2031-01-01 10:00:00"] + list(df["ts"][1:])))
+    msgs = _messages(folder, as_of="2030-06-01")
+    assert "feedback, row 1, column ts: 2031-01-01 00:00:00 is after the as-of date 2030-06-01 00:00" not in msgs
+    assert "feedback, row 1, column ts: 2031-01-01 10:00:00 is after the as-of date 2030-06-01 00:00" in msgs
+
+
+def test_duplicated_ids(folder):
+    def dup(df):
+        df.loc[1, "ticket_id"] = df.loc[0, "ticket_id"]
+
+    _edit(folder, "tickets", dup)
+    msgs = _messages(folder)
+    assert any(m.startswith("tickets, row 2, column ticket_id: duplicated id") for m in msgs), msgs
+
+
+def test_empty_table(folder):
+    _edit(folder, "feedback", lambda df: df.drop(df.index, inplace=True))
+    assert "feedback: table is empty" in _messages(folder)
+
+
+def test_missing_column_and_customers(folder):
+    _edit(folder, "usage", lambda df: df.drop(columns=["minutes"], inplace=True))
+    assert "usage, column minutes: required column is missing" in _messages(folder)
+    (folder / "customers.csv").unlink()
+    with pytest.raises(DataError, match="customers: table is missing"):
+        load_event_data(folder)
+
+
+def test_out_of_range_and_allowed_values(folder):
+    _edit(folder, "feedback", lambda df: df.__setitem__("nps", ["11"] + list(df["nps"][1:])))
+    _edit(folder, "requirements", lambda df: df.__setitem__("status", ["done"] + list(df["status"][1:])))
+    msgs = _messages(folder)
+    assert "feedback, row 1, column nps: 11.0 must be <= 10" in msgs
+    assert any(m.startswith("requirements, row 1, column status: 'done' must be one of open") for m in msgs)
+
+
+def test_quarantine_keeps_every_invalid_row(folder, tmp_path, caplog):
+    _edit(folder, "transactions", lambda df: df.__setitem__("amount", ["-5", "x"] + list(df["amount"][2:])))
+    n = len(pd.read_csv(folder / "transactions.csv"))
+    with pytest.raises(DataError, match="2 invalid rows in transactions"):
+        load_event_data(folder)
+    events = load_event_data(folder, quarantine_dir=tmp_path / "q")
+    q = pd.read_csv(tmp_path / "q" / "transactions.csv")
+    assert len(events.transactions) + len(q) == n
+    assert q["_row"].tolist() == [1, 2]
+    assert q["_reason"].tolist() == ["-5.0 must be >= 0", "'x' is not a valid float"]
+    assert "quarantined 2 of" in caplog.text
+
+
+def test_duckdb_input(folder, tmp_path):
+    import duckdb
+
+    db = tmp_path / "events.duckdb"
+    with duckdb.connect(str(db)) as con:
+        for name in ("customers", "tickets"):
+            con.execute(f"create table {name} as select * from read_csv_auto('{folder / (name + '.csv')}')")
+    events = load_event_data(db)
+    assert len(events.tickets) == len(pd.read_csv(folder / "tickets.csv"))
+    assert events.usage is None
+
+
+def test_cli_validate_reports_and_fails(folder):
+    _edit(folder, "tickets", lambda df: df.__setitem__("customer_id", ["C999999"] + list(df["customer_id"][1:])))
+    result = CliRunner().invoke(app, ["data", "validate", str(folder), "--json"])
+    assert result.exit_code == 1
+    assert '"message": "unknown customer id \'C999999\'"' in result.stdout
+    assert "error: 1 problems found" in result.stderr
