@@ -46,6 +46,14 @@ def _transactions(ev: Events, windows: list[int]) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         out["promo_share_180d"] = ev.count(m180 & promo) / ev.count(m180)
     out["rfm_recency_days"] = ev.min_age()
+    # Lifetime terms, as buy-till-you-die models use them: frequency, age and rhythm of purchases.
+    out["txn_count_total"] = ev.count()
+    out["spend_total"] = ev.total(amount)
+    out["txn_first_days"] = ev.max_age()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gap = (out["txn_first_days"] - out["rfm_recency_days"]) / np.maximum(out["txn_count_total"] - 1, 1)
+        out["txn_mean_gap_days"] = np.where(out["txn_count_total"] > 1, gap, np.nan)
+        out["txn_recency_vs_gap"] = out["rfm_recency_days"] / out["txn_mean_gap_days"]
     out["rfm_frequency_180d"] = out["txn_count_180d"]
     out["rfm_monetary_180d"] = out["spend_180d"]
     return out

@@ -44,17 +44,19 @@ def _root(
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages.")] = False,
 ) -> None:
-    if config is not None:
-        import os
+    import os
 
+    if config is not None:
         os.environ["NEEDRADAR_CONFIG"] = str(config)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",
         handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
     )
-    for noisy in ("cmdstanpy", "prophet", "alembic", "mlflow", "urllib3", "httpx", "numba"):
+    for noisy in ("cmdstanpy", "prophet", "alembic", "urllib3", "httpx", "numba"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
 
 
 def main() -> None:

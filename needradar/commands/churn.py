@@ -1,7 +1,131 @@
-"""`needradar churn ...`: Train, tune, evaluate, backtest and score the churn model."""
+"""`needradar churn ...`: train, tune, evaluate, backtest and score the churn model."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from needradar.commands._common import console, emit_json, settings, table
+
 app = typer.Typer(help="Train, tune, evaluate, backtest and score the churn model.", no_args_is_help=True)
+
+JSON = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def _metrics_rows(metrics: dict[str, dict[str, float]]) -> list[dict]:
+    return [{"model": name, **{k: round(v, 4) for k, v in row.items()}} for name, row in metrics.items()]
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="Data folder or DuckDB file.")],
+    horizon_days: Annotated[int | None, typer.Option(help="Churn within this many days (default from config).")] = None,
+    trials: Annotated[int | None, typer.Option(help="Tune with an Optuna study of this many trials (resumable).")] = None,
+    as_json: JSON = False,
+) -> None:
+    """Train on stacked cutoffs, log to MLflow and register the model as `challenger`."""
+    from experiments.churn_run import train_and_register
+    from needradar.commands.features import load
+
+    cfg = settings()
+    with console.status("training the churn model"):
+        outcome = train_and_register(load(data), cfg, horizon_days=horizon_days, trials=trials)
+    r = outcome.result
+    result = {
+        "version": outcome.version,
+        "run_id": outcome.run_id,
+        "calibration": r.model.calibrator_.method,
+        "trees": r.model.best_iteration_,
+        "cutoffs": r.cutoffs,
+        "data_window": r.data_window,
+        "holdout": r.comparison.round(4).to_dict("index"),
+    }
+    if as_json:
+        emit_json(result)
+        return
+    console.print(table(f"Out-of-time holdout ({r.cutoffs['holdout'][0]})", _metrics_rows(result["holdout"])))
+    console.print(f"registered {cfg.tracking.churn_model_name} version {outcome.version} as challenger; "
+                  f"promote it with `needradar models promote churn`")
+
+
+@app.command()
+def evaluate(
+    table_file: Annotated[Path, typer.Option("--table", help="A labelled customer table (CSV or Parquet).")],
+    label: Annotated[str, typer.Option(help="The label column (yes/no, true/false or 1/0).")],
+    id_col: Annotated[str | None, typer.Option(help="An id column to leave out of the features.")] = None,
+    folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds.")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed of the folds.")] = 42,
+    as_json: JSON = False,
+) -> None:
+    """Cross-validate the full modelling recipe on your own labelled table, next to the baselines."""
+    from needradar.io import read_frame
+    from training.churn_pipeline import evaluate_table
+
+    with console.status(f"{folds}-fold cross-validation"):
+        summary = evaluate_table(read_frame(table_file), label, id_col, folds, seed).summary()
+    if as_json:
+        emit_json(summary)
+    else:
+        console.print(table(f"Mean over {folds} folds", _metrics_rows(summary["mean"])))
+
+
+@app.command()
+def backtest(
+    data: Annotated[Path, typer.Option(help="Data folder or DuckDB file.")],
+    cutoff: Annotated[str, typer.Option(help="Train only on what was known by this day (YYYY-MM-DD).")],
+    horizon_days: Annotated[int, typer.Option(help="Churn within this many days after the cutoff.")],
+    every_days: Annotated[int | None, typer.Option(help="Days between training cutoffs.")] = None,
+    cutoffs: Annotated[int | None, typer.Option(help="Number of training cutoffs.")] = None,
+    as_json: JSON = False,
+) -> None:
+    """Train as of a past day, score everyone active then, and compare with what really happened."""
+    from needradar.commands.features import check_as_of, load
+    from training.churn_pipeline import backtest as run_backtest
+
+    events = load(data)
+    check_as_of(events, cutoff)
+    with console.status("backtesting"):
+        result = run_backtest(events, settings(), cutoff, horizon_days, every_days, cutoffs)
+    if as_json:
+        emit_json(result)
+    else:
+        console.print(table(f"Backtest at {cutoff}, horizon {horizon_days} days", _metrics_rows(result["metrics"])))
+
+
+@app.command()
+def score(
+    data: Annotated[Path, typer.Option(help="Data folder or DuckDB file.")],
+    as_of: Annotated[str, typer.Option(help="Score customers as of this day (YYYY-MM-DD).")],
+    out: Annotated[Path, typer.Option(help="Output file (.csv or .parquet); both siblings are written.")],
+    top: Annotated[int | None, typer.Option(help="Give reasons to the N highest-risk customers only.")] = None,
+    as_json: JSON = False,
+) -> None:
+    """Write today's at-risk list with the champion: risk, value at risk, reasons, action."""
+    from experiments.registry import load as load_model
+    from features.vectors import build_vectors
+    from needradar.commands.features import check_as_of, load
+    from needradar.io import write_frame
+    from serving.scoring import score_customers
+
+    cfg = settings()
+    champion = load_model("churn", cfg)
+    events = load(data)
+    check_as_of(events, as_of)
+    scored = score_customers(champion.model, build_vectors(events, as_of, cfg), cfg, explain_top=top)
+    for suffix in (".csv", ".parquet"):
+        write_frame(scored, out.with_suffix(suffix))
+    summary = {
+        "customers": len(scored),
+        "risk_tiers": scored["risk_tier"].value_counts().to_dict(),
+        "value_at_risk": round(float(scored["value_at_risk"].sum()), 2),
+        "model_version": champion.version,
+        "out": [str(out.with_suffix(".csv")), str(out.with_suffix(".parquet"))],
+    }
+    if as_json:
+        emit_json(summary)
+        return
+    cols = ["customer_id", "churn_probability", "risk_tier", "value_tier", "value_at_risk", "reason_1_text", "action"]
+    console.print(table(f"Highest risk as of {as_of}", scored[cols].head(10).to_dict("records")))
+    console.print(f"{len(scored):,} customers scored with champion v{champion.version} -> {out.with_suffix('.csv')}")

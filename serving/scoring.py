@@ -1,0 +1,94 @@
+"""The at-risk list: one scoring function for the batch job and the HTTP service."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from needradar.config import Settings
+from serving.explain import top_reasons, tree_shap
+from serving.playbook import action_for, channels_for, describe
+
+
+def _fmt(x) -> str | None:
+    """Feature values as text: the columns mix numbers and categories."""
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return None
+    return f"{x:.4g}" if isinstance(x, int | float | np.number) else str(x)
+
+
+def risk_tier(p: np.ndarray, settings: Settings) -> np.ndarray:
+    t = settings.churn.risk_tiers
+    return np.select([p >= t["red"], p >= t["orange"], p >= t["yellow"]], ["red", "orange", "yellow"], "green")
+
+
+def customer_value(annual_value: np.ndarray, value_tier: np.ndarray, settings: Settings) -> np.ndarray:
+    """What losing the customer costs: the present value of `clv_years` of their annual value,
+    discounted yearly at `discount_rate`; for the top tier (VIPs) at least `vip_loss_multiple`
+    times their annual value."""
+    v = settings.churn.value
+    annuity = sum(1 / (1 + v.discount_rate) ** k for k in range(1, int(v.clv_years) + 1))
+    base = np.asarray(annual_value, dtype=float) * annuity
+    vip = np.asarray(value_tier) == "top"
+    return np.where(vip, np.maximum(base, v.vip_loss_multiple * np.asarray(annual_value, dtype=float)), base)
+
+
+def score_customers(
+    model, vectors: pd.DataFrame, settings: Settings, explain_top: int | None = None
+) -> pd.DataFrame:
+    """Score, tier, value and explain customers; sorted by churn probability, highest first.
+
+    Args:
+        explain_top: give reasons only to this many highest-risk customers (all when None).
+    """
+    p = model.predict_proba(vectors)
+    order = np.argsort(-p, kind="stable")
+    v = vectors.iloc[order].reset_index(drop=True)
+    p = p[order]
+    tiers = v["value_tier"].astype(str).to_numpy() if "value_tier" in v else np.full(len(v), "potential")
+    annual = v["annual_value"].to_numpy(float) if "annual_value" in v else np.zeros(len(v))
+    value = customer_value(annual, tiers, settings)
+    out = pd.DataFrame(
+        {
+            "customer_id": v["customer_id"].astype(str).to_numpy(),
+            "churn_probability": np.round(p, 6),
+            "risk_tier": risk_tier(p, settings),
+            "value_tier": tiers,
+            "annual_value": np.round(annual, 2),
+            "customer_value": np.round(value, 2),
+            "value_at_risk": np.round(p * value, 2),
+        }
+    )
+    for col in ("segment", "region_tier"):
+        if col in v:
+            out[col] = v[col].astype(str).to_numpy()
+    n = settings.churn.n_reasons
+    k = len(v) if explain_top is None else min(explain_top, len(v))
+    features = model.feature_names_
+    idx, top = top_reasons(tree_shap(model, v.iloc[:k]), features, n)
+    for j in range(n):
+        feat = [features[i] if i >= 0 else None for i in idx[:, j]] if j < idx.shape[1] else [None] * k
+        vals = np.full(k, None, dtype=object)
+        for f in {x for x in feat if x}:
+            rows = [r for r, x in enumerate(feat) if x == f]
+            vals[rows] = v[f].iloc[rows].to_numpy(object)
+        vals = list(vals)
+        pad = [None] * (len(v) - k)
+        out[f"reason_{j + 1}_feature"] = feat + pad
+        out[f"reason_{j + 1}_value"] = [_fmt(x) for x in vals] + pad
+        out[f"reason_{j + 1}_shap"] = list(np.round(top[:, j], 5) if j < top.shape[1] else [None] * k) + pad
+        out[f"reason_{j + 1}_text"] = [describe(f, x) if f else None for f, x in zip(feat, vals)] + pad
+    reasons = out[[f"reason_{j + 1}_feature" for j in range(n)]].to_numpy()
+    costs = {name: c.cost for name, c in settings.retention.channels.items()}
+    actions, channels, cost = [], [], []
+    for r in range(len(out)):
+        feats = [f for f in reasons[r] if f]
+        actions.append(action_for(feats, out.at[r, "risk_tier"], settings))
+        chosen = channels_for(tiers[r], settings)
+        channels.append("+".join(chosen))
+        cost.append(sum(costs.get(c, 0.0) for c in chosen))
+    out["action"] = actions
+    out["channel"] = channels
+    out["channel_cost"] = cost
+    out["reason_1_shap"] = pd.to_numeric(out["reason_1_shap"])
+    return out
