@@ -1,7 +1,77 @@
-"""`needradar forecast ...`: Train, backtest and predict ticket and requirement volumes."""
+"""`needradar forecast ...`: train, backtest and predict ticket and requirement volumes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from needradar.commands._common import console, emit_json, settings, table
+
 app = typer.Typer(help="Train, backtest and predict ticket and requirement volumes.", no_args_is_help=True)
+
+JSON = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+@app.command()
+def train(data: Annotated[Path, typer.Option(help="Data folder or DuckDB file.")], as_json: JSON = False) -> None:
+    """Backtest all models on every daily series, select per series, fit, log and register."""
+    from experiments.volume_run import train_and_register
+    from needradar.commands.features import load
+
+    cfg = settings()
+    with console.status("backtesting and fitting volume models"):
+        outcome = train_and_register(load(data), cfg)
+    summary = outcome.result.backtest.summary() | {"version": outcome.version, "seconds": round(outcome.result.seconds, 1)}
+    if as_json:
+        emit_json(summary)
+        return
+    rows = [{"model": m, "backtest_mase": v} for m, v in summary["mase"].items()]
+    console.print(table("Backtest MASE (mean over series)", rows))
+    console.print(f"registered {cfg.tracking.volume_model_name} version {outcome.version} as challenger "
+                  f"in {summary['seconds']} s; promote it with `needradar models promote volume`")
+
+
+@app.command()
+def predict(
+    series: Annotated[list[str], typer.Option("--series", help="Series id, e.g. tickets/total (repeatable).")],
+    horizon: Annotated[int, typer.Option(help="Days ahead.")] = 14,
+    as_json: JSON = False,
+) -> None:
+    """Points and intervals from the champion volume model."""
+    from experiments.registry import load
+
+    fc = load("volume", settings()).model.predict(series, horizon)
+    if as_json:
+        emit_json(fc.assign(ds=fc["ds"].dt.strftime("%Y-%m-%d")).to_dict("records"))
+    else:
+        console.print(table("Forecast", fc.assign(ds=fc["ds"].dt.strftime("%Y-%m-%d")).to_dict("records")))
+
+
+@app.command()
+def backtest(
+    series: Annotated[Path, typer.Option("--series", help="A CSV or Parquet file of one or more series.")],
+    time_col: Annotated[str, typer.Option(help="Timestamp column.")],
+    value_col: Annotated[str, typer.Option(help="Value column.")],
+    horizon: Annotated[int, typer.Option(help="Rows per fold to forecast.")],
+    folds: Annotated[int, typer.Option(min=1, help="Number of last non-overlapping windows.")] = 4,
+    id_col: Annotated[str | None, typer.Option(help="Series id column, for several series.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write every forecast row here (.csv/.parquet).")] = None,
+    as_json: JSON = False,
+) -> None:
+    """Backtest every model on your own series (gaps such as business hours are fine)."""
+    from needradar.io import read_frame, write_frame
+    from training.forecasting.user import backtest_user_series, to_series
+
+    with console.status("backtesting"):
+        result = backtest_user_series(to_series(read_frame(series), time_col, value_col, id_col), horizon, folds, settings())
+    if out is not None:
+        cols = ["id", "ds", "fold", "y", "yhat", "prophet", "lightgbm", "seasonal_naive", "moving_average", "ensemble"]
+        write_frame(result.forecasts[[c for c in cols if c in result.forecasts]], out)
+    summary = result.summary()
+    if as_json:
+        emit_json(summary)
+    else:
+        console.print(table("MASE per model", [{"model": m, "mase": v} for m, v in summary["mase"].items()]))
+        console.print(f"interval coverage: {summary['coverage']}")

@@ -1,0 +1,79 @@
+"""The edge of volume training: build series, backtest, fit, log to MLflow and register."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+
+from experiments import registry
+from experiments.tracking import data_fingerprint, ensure_experiment, use_tracking
+from features.contract import EventData
+from features.series import build_volume_series
+from needradar.config import Settings
+from training.forecasting.forecaster import VolumeTrainResult, train_volume
+
+
+@dataclass
+class VolumeOutcome:
+    result: VolumeTrainResult
+    run_id: str
+    version: int
+
+
+def _plots(result: VolumeTrainResult, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fc = result.backtest.forecasts
+    for sid in [s for s in fc["id"].unique() if s.endswith("/total")]:
+        g = fc[fc["id"] == sid]
+        fig, ax = plt.subplots(figsize=(9, 3.5))
+        ax.plot(g["ds"], g["y"], "k.", label="actual")
+        for m in ("prophet", "lightgbm", "seasonal_naive"):
+            if m in g:
+                ax.plot(g["ds"], g[m], label=m, alpha=0.8)
+        ax.set(title=f"Backtest: {sid} (selected: {result.backtest.selection[sid]})")
+        ax.legend(fontsize=7)
+        fig.savefig(out / f"backtest_{sid.replace('/', '_')}.png", dpi=90, bbox_inches="tight")
+        plt.close(fig)
+
+
+def train_and_register(events: EventData, settings: Settings) -> VolumeOutcome:
+    long = build_volume_series(events, freq="D")
+    result = train_volume(long, settings)
+    use_tracking(settings)
+    exp = ensure_experiment(settings.tracking.volume_experiment, settings)
+    with mlflow.start_run(experiment_id=exp, run_name="volume-daily") as run:
+        summary = result.backtest.summary()
+        mlflow.log_params({
+            "horizon_days": settings.forecast.horizon_days, "folds": settings.forecast.backtest_folds,
+            "series": long["series_id"].nunique(), "data_fingerprint": data_fingerprint(events.tables()),
+            "country_holidays": settings.forecast.country_holidays, "interval_level": settings.forecast.interval_level,
+        })
+        mlflow.log_metrics({f"backtest_mase.{k}": v for k, v in summary["mase"].items()})
+        mlflow.log_metrics({f"coverage.{k}": v for k, v in summary["coverage"].items()})
+        mlflow.log_metrics({f"fit_seconds.{k}": v for k, v in summary["fit_seconds"].items()})
+        mlflow.log_metric("train_seconds", result.seconds)
+        scores = result.backtest.scores
+        for _, row in scores[scores["model"] == "selected"].iterrows():
+            if np.isfinite(row["mase"]):
+                mlflow.log_metric(f"series_mase.{row['id'].replace('=', '_')}", row["mase"])
+        with tempfile.TemporaryDirectory() as tmp:
+            _plots(result, Path(tmp))
+            scores.to_csv(Path(tmp) / "backtest_scores.csv", index=False)
+            mlflow.log_artifacts(tmp, "report")
+        holdout_metrics = result.forecaster.evaluate(result.holdout)
+        mlflow.log_metrics({f"holdout_{k}": v for k, v in holdout_metrics.items()})
+        window = {"data_start": f"{long['ds'].min():%Y-%m-%d}", "data_end": f"{long['ds'].max():%Y-%m-%d}",
+                  "fit_end": f"{result.forecaster.last_ds_:%Y-%m-%d}"}
+        version = registry.register(
+            "volume", result.forecaster, settings=settings, run_id=run.info.run_id, holdout=result.holdout,
+            metrics=holdout_metrics, data_window=window,
+        )
+    return VolumeOutcome(result, run.info.run_id, version)

@@ -1,0 +1,1 @@
+"""Volume forecasting: per-series Prophet, a global LightGBM per family, baselines, backtests."""
