@@ -141,7 +141,8 @@ def generate_sample(
     t_created = tday * 24.0 + hour + rng.random(m)  # hours since start
     load = np.where(promo[tday], 1.8, 1.0)  # promotions overload the service
     med = np.array([RESPONSE_MEDIAN_H.get(c, 3.0) for c in channel]) if m else np.zeros(0)
-    resp_h = med * service_luck[trow] * load * rng.lognormal(0, 0.7, m)
+    urgency = pd.Series(priority).map({"urgent": 0.15, "high": 0.4, "normal": 1.0, "suggestion": 2.0}).to_numpy()
+    resp_h = med * urgency * service_luck[trow] * load * rng.lognormal(0, 0.7, m)
     never_resolved = rng.random(m) < 0.05 + 0.08 * (service_luck[trow] > 1.5)
     resolve_h = resp_h + rng.lognormal(np.log(20), 0.9, m) * service_luck[trow]
     bad = (resp_h > 24) | never_resolved | (resolve_h > 24 * 7)
