@@ -247,3 +247,9 @@ def list_versions(settings: Settings, task: Task | None = None) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows).sort_values(["task", "version"]) if rows else pd.DataFrame(rows)
+
+
+def training_holdout(loaded: LoadedModel) -> pd.DataFrame:
+    """The out-of-time holdout frame logged with a model version (the drift reference)."""
+    path = mlflow.artifacts.download_artifacts(run_id=loaded.run_id, artifact_path="holdout/holdout.parquet")
+    return pd.read_parquet(path)

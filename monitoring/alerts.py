@@ -33,6 +33,7 @@ class Alert(BaseModel):
     evidence: dict[str, Any] = {}
     owner: str
     channel: str
+    raised_at: str = ""  # absent in files written before it existed
     respond_by: str
 
 
@@ -48,9 +49,10 @@ def make_alert(
     evidence: dict[str, Any] | None = None,
     rule: str = "",
 ) -> Alert:
-    """An alert with its response deadline and channel from the level, its owner from the kind,
-    and a stable id so that the same alert is not raised twice for the same day."""
+    """An alert about day `ts`, with its channel and response deadline (from now) by level, its
+    owner by kind, and a stable id so that the same alert is not raised twice for the same day."""
     ts = pd.Timestamp(ts)
+    now = pd.Timestamp.now().floor("s")
     lv = settings.alerts.levels[level]
     key = f"{kind}|{subject}|{ts:%Y-%m-%d}|{rule}"
     return Alert(
@@ -65,7 +67,8 @@ def make_alert(
         evidence=evidence or {},
         owner=settings.alerts.owners.get(kind, "operations"),
         channel=lv.channel,
-        respond_by=(ts + pd.Timedelta(hours=lv.respond_within_hours)).isoformat(),
+        raised_at=now.isoformat(),
+        respond_by=(now + pd.Timedelta(hours=lv.respond_within_hours)).isoformat(),
     )
 
 
