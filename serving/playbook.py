@@ -51,6 +51,14 @@ TEMPLATES: list[tuple[str, object]] = [
     (r"(rfm_recency_days)", lambda v, m: f"last purchase {v:.0f} days ago"),
     (r"txn_count_(\d+)d", lambda v, m: f"{v:g} purchases in the last {m[1]} days"),
     (r"tenure_days", lambda v, m: f"customer for {v:.0f} days"),
+    (r"txn_first_days", lambda v, m: f"first purchase {v:.0f} days ago"),
+    (r"txn_mean_gap_days", lambda v, m: f"buys every {v:.0f} days on average"),
+    (r"txn_recency_vs_gap", lambda v, m: f"last purchase {v:.1f}x the usual gap ago"),
+    (r"txn_count_total", lambda v, m: f"{v:g} purchases in total"),
+    (r"spend_total", lambda v, m: f"spent {v:,.0f} in total"),
+    (r"rfm_(r|f|m)_score", lambda v, m: f"RFM {dict(r='recency', f='frequency', m='monetary')[m[1]]} score {v:.0f}/5"),
+    (r"rfm_score", lambda v, m: f"RFM score {v:.0f}/15"),
+    (r"annual_value", lambda v, m: f"worth {v:,.0f} a year"),
 ]
 MISSING = {
     "usage_days_since_last": "never used the product",

@@ -1,0 +1,69 @@
+"""What the service serves: the champions and the latest daily outputs, loaded once, swapped whole."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from needradar.config import Settings
+from needradar.errors import ModelNotFoundError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DayOutputs:
+    day: str
+    at_risk: pd.DataFrame
+    vectors: pd.DataFrame  # indexed by customer_id
+    forecast: pd.DataFrame | None
+    staffing: pd.DataFrame | None
+    alerts: list[dict]
+
+
+@dataclass(frozen=True)
+class ServingState:
+    settings: Settings
+    churn: object | None  # LoadedModel
+    volume: object | None
+    days: dict[str, DayOutputs] = field(default_factory=dict)
+
+    @property
+    def latest(self) -> DayOutputs | None:
+        return self.days[max(self.days)] if self.days else None
+
+
+def _read_day(day_dir: Path) -> DayOutputs | None:
+    if not (day_dir / "at_risk.parquet").exists():
+        return None
+    vectors = pd.read_parquet(day_dir / "vectors.parquet").set_index("customer_id", drop=False)
+    forecast = pd.read_csv(day_dir / "forecast.csv", parse_dates=["ds"]) if (day_dir / "forecast.csv").exists() else None
+    staffing = pd.read_csv(day_dir / "staffing.csv", parse_dates=["ds"]) if (day_dir / "staffing.csv").exists() else None
+    alerts_file = day_dir / "alerts.jsonl"
+    alerts = [json.loads(x) for x in alerts_file.read_text().splitlines() if x.strip()] if alerts_file.exists() else []
+    return DayOutputs(day_dir.name, pd.read_parquet(day_dir / "at_risk.parquet"), vectors, forecast, staffing, alerts)
+
+
+def load_state(settings: Settings, days: int = 7) -> ServingState:
+    """Champions from the registry (absent ones are None) and the last `days` daily outputs."""
+    from experiments.registry import load
+
+    models = {}
+    for task in ("churn", "volume"):
+        try:
+            models[task] = load(task, settings)
+        except ModelNotFoundError as e:
+            logger.warning("%s", e)
+            models[task] = None
+    out = {}
+    root = settings.path("output")
+    for day_dir in sorted(root.glob("????-??-??"))[-days:] if root.exists() else []:
+        if (day := _read_day(day_dir)) is not None:
+            out[day.day] = day
+    logger.info("serving churn %s, volume %s, %d day(s) of outputs",
+                getattr(models["churn"], "version", None), getattr(models["volume"], "version", None), len(out))
+    return ServingState(settings, models["churn"], models["volume"], out)
