@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,9 +45,12 @@ def _plots(result: VolumeTrainResult, out: Path) -> None:
         plt.close(fig)
 
 
-def train_and_register(events: EventData, settings: Settings) -> VolumeOutcome:
+def train_and_register(
+    events: EventData, settings: Settings, on_step: Callable[[str], None] | None = None
+) -> VolumeOutcome:
+    """Build the daily series, train (`on_step` after each backtest fold and the final fit), log, register."""
     long = build_volume_series(events, freq="D")
-    result = train_volume(long, settings)
+    result = train_volume(long, settings, on_step=on_step)
     use_tracking(settings)
     exp = ensure_experiment(settings.tracking.volume_experiment, settings)
     with mlflow.start_run(experiment_id=exp, run_name="volume-daily") as run:

@@ -139,12 +139,11 @@ def _cross_problems(typed: dict[str, pd.DataFrame], as_of: pd.Timestamp | None) 
             for i in unknown[unknown].index:
                 problems.append(Problem(name, i + 1, "customer_id", f"unknown customer id {df.at[i, 'customer_id']!r}"))
         if as_of is not None:
+            day_end = as_of.normalize() + pd.Timedelta(days=1)  # the as-of day counts whole
             for col in spec.ts_columns:
-                late = df[col] > as_of
+                late = df[col] >= day_end
                 for i in late[late].index:
-                    problems.append(
-                        Problem(name, i + 1, col, f"{df.at[i, col]} is after the as-of date {as_of:%Y-%m-%d %H:%M}")
-                    )
+                    problems.append(Problem(name, i + 1, col, f"{df.at[i, col]} is after the as-of date {as_of:%Y-%m-%d}"))
         for later in ("first_response_ts", "resolved_ts", "reopened_ts", "churn_ts"):
             base = "signup_ts" if later == "churn_ts" else "ts"
             if later in spec.column_names and base in df.columns:

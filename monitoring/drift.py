@@ -139,7 +139,7 @@ def drift_alerts(result: DriftResult, as_of, settings: Settings) -> list[Alert]:
                 "the distribution of churn probabilities drifted from the training reference; "
                 "check the data and retrain with `needradar churn train`",
                 settings, rule="prediction",
-                evidence=json.loads(result.per_feature[result.per_feature["column"] == PREDICTION].to_json(orient="records")),
+                evidence={"test": json.loads(result.per_feature[result.per_feature["column"] == PREDICTION].to_json(orient="records"))[0]},
             )
         )
     return alerts

@@ -1,21 +1,75 @@
-"""Exact TreeSHAP explanations of the churn model, in log-odds space."""
+"""Exact TreeSHAP explanations of the churn model, in log-odds (raw score) space.
+
+`tree_shap` equals LightGBM's `pred_contrib` (up to float rounding) but runs the per-leaf table
+algorithm of serving/treeshap_tables.py on all cores; for models whose tables would be too large
+(very deep trees) it falls back to LightGBM's own TreeSHAP.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import weakref
+
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from serving import treeshap_tables as tt
+
+logger = logging.getLogger(__name__)
+
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+BLOCK_ROWS = 64
+
+
+def _tables(booster: lgb.Booster, num_iteration: int | None) -> tt.Tables | None:
+    """Per-model tables, built once per booster and iteration count (None when too large)."""
+    per_booster = _CACHE.setdefault(booster, {})
+    if num_iteration not in per_booster:
+        tables = tt.Tables(booster.dump_model(num_iteration=num_iteration or -1), num_iteration)
+        if tables.size > tt.MAX_TABLE_ENTRIES:
+            logger.info("SHAP tables would hold %d entries; using LightGBM's TreeSHAP", tables.size)
+            tables = None
+        else:
+            tables.build()
+        per_booster[num_iteration] = tables
+    return per_booster[num_iteration]
+
+
+def booster_shap(booster: lgb.Booster, X: np.ndarray, num_iteration: int | None = None) -> np.ndarray:
+    """SHAP values (rows, features + 1; last column the bias) of a numeric matrix, as LightGBM codes it."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    tables = _tables(booster, num_iteration)
+    if tables is None or booster.num_model_per_iteration() != 1:
+        return booster.predict(X, pred_contrib=True, num_iteration=num_iteration, num_threads=os.cpu_count() or 1)
+    t = tables
+    return tt.shap_rows(
+        X, t.tree_node_start, t.tree_leaf_start, t.node_feat, t.node_thr, t.node_cat, t.node_dleft, t.node_miss,
+        t.node_cstart, t.node_clen, t.cats, t.d, t.nsplit, t.split_node, t.split_dir, t.split_k, t.leaf_feat,
+        t.offset, t.table, t.n_features, t.expected, BLOCK_ROWS,
+    )
+
+
+def to_matrix(prepared: pd.DataFrame) -> np.ndarray:
+    """The float matrix LightGBM builds from a frame: category codes, missing as NaN."""
+    cols = []
+    for c in prepared.columns:
+        s = prepared[c]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            codes = s.cat.codes.to_numpy(np.float64)
+            codes[codes < 0] = np.nan
+            cols.append(codes)
+        else:
+            cols.append(pd.to_numeric(s, errors="coerce").to_numpy(np.float64, na_value=np.nan))
+    return np.column_stack(cols) if cols else np.zeros((len(prepared), 0))
+
 
 def tree_shap(model, X: pd.DataFrame) -> np.ndarray:
-    """SHAP values (rows, features + 1; the last column is the bias), exact for tree ensembles.
-
-    LightGBM's own TreeSHAP (`pred_contrib`), run on both cores.
-    """
+    """SHAP values of a ChurnModel (rows, features + 1; the last column is the bias), exact."""
     if len(X) == 0:
         return np.zeros((0, len(model.feature_names_) + 1))
-    return model.booster_.predict(
-        model.prepare(X), pred_contrib=True, num_iteration=model.best_iteration_, num_threads=2
-    )
+    return booster_shap(model.booster_, to_matrix(model.prepare(X)), getattr(model, "best_iteration_", None))
 
 
 def top_reasons(contrib: np.ndarray, features: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+
+import numpy as np
 
 from needradar.config import Settings
 
@@ -74,14 +77,24 @@ def describe(feature: str, value) -> str:
     """A plain sentence for a feature's value, e.g. "3 unresolved tickets opened in the last 30 days"."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING.get(feature, f"no {_words(feature)} recorded")
-    for pattern, sentence in COMPILED:
-        m = pattern.fullmatch(feature)
-        if m and isinstance(value, int | float):
-            return sentence(float(value), m)
+    found = _template(feature)
+    if found is not None and isinstance(value, int | float | np.number | np.bool_):
+        sentence, m = found
+        return sentence(float(value), m)
     return f"{_words(feature)}: {value}"
 
 
-def action_for(reasons: list[str], risk_tier: str, settings: Settings) -> str:
+@functools.lru_cache(maxsize=4096)
+def _template(feature: str):
+    """The first template whose pattern matches the whole feature name, with its match."""
+    for pattern, sentence in COMPILED:
+        m = pattern.fullmatch(feature)
+        if m:
+            return sentence, m
+    return None
+
+
+def action_for(reasons: list[str], settings: Settings) -> str:
     """The contact mode for the first reason the playbook knows; the default otherwise."""
     for feature in reasons:
         for rule in settings.retention.playbook:

@@ -41,7 +41,7 @@ def score_customers(
     Args:
         explain_top: give reasons only to this many highest-risk customers (all when None).
     """
-    p = model.predict_proba(vectors)
+    p = np.asarray(model.predict_proba(vectors), float) if len(vectors) else np.zeros(0)
     order = np.argsort(-p, kind="stable")
     v = vectors.iloc[order].reset_index(drop=True)
     p = p[order]
@@ -65,30 +65,24 @@ def score_customers(
     n = settings.churn.n_reasons
     k = len(v) if explain_top is None else min(explain_top, len(v))
     features = model.feature_names_
-    idx, top = top_reasons(tree_shap(model, v.iloc[:k]), features, n)
+    idx, top = top_reasons(tree_shap(model, v.iloc[:k]), features, n) if k else (np.zeros((0, n), int), np.zeros((0, n)))
+    values = v.iloc[:k][features].to_numpy(object)
+    pad = [None] * (len(v) - k)
     for j in range(n):
-        feat = [features[i] if i >= 0 else None for i in idx[:, j]] if j < idx.shape[1] else [None] * k
-        vals = np.full(k, None, dtype=object)
-        for f in {x for x in feat if x}:
-            rows = [r for r, x in enumerate(feat) if x == f]
-            vals[rows] = v[f].iloc[rows].to_numpy(object)
-        vals = list(vals)
-        pad = [None] * (len(v) - k)
+        col = idx[:, j] if j < idx.shape[1] else np.full(k, -1)
+        feat = [features[i] if i >= 0 else None for i in col]
+        vals = [values[r, i] if i >= 0 else None for r, i in enumerate(col)]
+        shap = np.where(col >= 0, np.round(top[:, j], 5) if j < top.shape[1] else np.nan, np.nan)
         out[f"reason_{j + 1}_feature"] = feat + pad
         out[f"reason_{j + 1}_value"] = [_fmt(x) for x in vals] + pad
-        out[f"reason_{j + 1}_shap"] = list(np.round(top[:, j], 5) if j < top.shape[1] else [None] * k) + pad
+        out[f"reason_{j + 1}_shap"] = np.concatenate([shap, np.full(len(v) - k, np.nan)])
         out[f"reason_{j + 1}_text"] = [describe(f, x) if f else None for f, x in zip(feat, vals)] + pad
-    reasons = out[[f"reason_{j + 1}_feature" for j in range(n)]].to_numpy()
+    reasons = out[[f"reason_{j + 1}_feature" for j in range(n)]].to_numpy()[:k]
+    out["action"] = [action_for([f for f in row if f], settings) for row in reasons] + [
+        settings.retention.default_action
+    ] * (len(out) - k)
     costs = {name: c.cost for name, c in settings.retention.channels.items()}
-    actions, channels, cost = [], [], []
-    for r in range(len(out)):
-        feats = [f for f in reasons[r] if f]
-        actions.append(action_for(feats, out.at[r, "risk_tier"], settings))
-        chosen = channels_for(tiers[r], settings)
-        channels.append("+".join(chosen))
-        cost.append(sum(costs.get(c, 0.0) for c in chosen))
-    out["action"] = actions
-    out["channel"] = channels
-    out["channel_cost"] = cost
-    out["reason_1_shap"] = pd.to_numeric(out["reason_1_shap"])
+    by_tier = {t: channels_for(t, settings) for t in set(tiers)}
+    out["channel"] = ["+".join(by_tier[t]) for t in tiers]
+    out["channel_cost"] = [sum(costs.get(c, 0.0) for c in by_tier[t]) for t in tiers]
     return out

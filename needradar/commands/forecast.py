@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from needradar.commands._common import console, emit_json, settings, table
+from needradar.commands._common import console, emit_json, progress, settings, table
 
 app = typer.Typer(help="Train, backtest and predict ticket and requirement volumes.", no_args_is_help=True)
 
@@ -21,8 +21,10 @@ def train(data: Annotated[Path, typer.Option(help="Data folder or DuckDB file.")
     from needradar.commands.features import load
 
     cfg = settings()
-    with console.status("backtesting and fitting volume models"):
-        outcome = train_and_register(load(data), cfg)
+    events = load(data)
+    with progress() as bar:
+        task = bar.add_task("backtesting volume models", total=cfg.forecast.backtest_folds + 1)
+        outcome = train_and_register(events, cfg, on_step=lambda msg: bar.update(task, advance=1, description=msg))
     summary = outcome.result.backtest.summary() | {"version": outcome.version, "seconds": round(outcome.result.seconds, 1)}
     if as_json:
         emit_json(summary)
@@ -64,8 +66,12 @@ def backtest(
     from needradar.io import read_frame, write_frame
     from training.forecasting.user import backtest_user_series, to_series
 
-    with console.status("backtesting"):
-        result = backtest_user_series(to_series(read_frame(series), time_col, value_col, id_col), horizon, folds, settings())
+    user = to_series(read_frame(series), time_col, value_col, id_col)
+    with progress() as bar:
+        task = bar.add_task("backtesting", total=folds)
+        result = backtest_user_series(
+            user, horizon, folds, settings(), on_step=lambda msg: bar.update(task, advance=1, description=msg)
+        )
     if out is not None:
         cols = ["id", "ds", "fold", "y", "yhat", "prophet", "lightgbm", "seasonal_naive", "moving_average", "ensemble"]
         write_frame(result.forecasts[[c for c in cols if c in result.forecasts]], out)

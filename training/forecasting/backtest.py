@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,6 +13,7 @@ from joblib import Parallel, delayed
 
 from needradar.config import Settings
 from training.forecasting.baselines import moving_average, seasonal_naive
+from training.forecasting.conformal import conformal_widths
 from training.forecasting.global_lgbm import GlobalLGBM
 from training.forecasting.metrics import coverage, mase, seasonal_naive_scale
 from training.forecasting.prophet_model import fit_prophet, predict_prophet
@@ -56,9 +58,12 @@ def run_backtest(
     interval: float = 0.8,
     n_jobs: int = 2,
     promo_days: set | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> BacktestResult:
     """Folds are the last `folds` non-overlapping windows of `horizon` rows, each forecast by models
-    refit on everything before it. MASE is scaled by each fold's in-sample seasonal naive error."""
+    refit on everything before it. MASE is scaled by each fold's in-sample seasonal naive error.
+
+    `on_step(description)` is called after each fold (for progress bars)."""
     rows, seconds = [], {m: 0.0 for m in models}
     for k in range(folds):
         cut = {sid: len(df) - (folds - k) * horizon for sid, df in series.items()}
@@ -91,6 +96,8 @@ def run_backtest(
             preds[sid]["scale"] = seasonal_naive_scale(hist, period)
             rows.append(preds[sid])
         logger.info("backtest fold %d/%d done", k + 1, folds)
+        if on_step is not None:
+            on_step(f"backtest fold {k + 1}/{folds} done")
     forecasts = pd.concat(rows, ignore_index=True)
     return _score(forecasts, models, interval, seconds, len(series) * folds)
 
@@ -121,7 +128,7 @@ def _score(forecasts: pd.DataFrame, models, interval: float, seconds: dict, fits
     ]
     selected = [{"id": sid, "model": "selected", "mase": _sel_mase(forecasts[forecasts["id"] == sid])} for sid in sel.index]
     scores = pd.concat([scores, pd.DataFrame(selected)], ignore_index=True)
-    widths, cover = _conformal(forecasts, list(models) + ["ensemble", "yhat"], interval)
+    widths, cover = conformal_widths(forecasts, list(models) + ["ensemble", "yhat"], interval)
     if "prophet" in models:
         cover["prophet"] = coverage(forecasts["y"], forecasts["prophet_lower"], forecasts["prophet_upper"])
     fit_seconds = {f"{m}_per_series_fold": s / max(fits, 1) for m, s in seconds.items()}
@@ -130,25 +137,3 @@ def _score(forecasts: pd.DataFrame, models, interval: float, seconds: dict, fits
 
 def _sel_mase(g: pd.DataFrame) -> float:
     return float(np.mean([mase(gf["y"], gf["yhat"], gf["scale"].iloc[0]) for _, gf in g.groupby("fold")]))
-
-
-def _conformal(forecasts: pd.DataFrame, models: list[str], interval: float):
-    """Half-widths = the `interval` quantile of absolute backtest errors, per series and model.
-
-    Coverage is measured cross-fitted: each fold's interval uses the widths of the other folds."""
-    widths: dict[str, dict[str, float]] = {}
-    hits: dict[str, list[float]] = {m: [] for m in models}
-    for sid, g in forecasts.groupby("id", sort=False):
-        widths[sid] = {}
-        for m in models:
-            err = (g["y"] - g[m]).abs()
-            widths[sid][m] = float(np.quantile(err, interval)) if len(err) else float("nan")
-            for k in g["fold"].unique():
-                other = err[g["fold"] != k]
-                if len(other):
-                    w = np.quantile(other, interval)
-                    hits[m] += list((err[g["fold"] == k] <= w).astype(float))
-    cover = {f"{m}_conformal": float(np.mean(h)) for m, h in hits.items() if h and m != "yhat"}
-    if hits.get("yhat"):
-        cover["selected_conformal"] = float(np.mean(hits["yhat"]))
-    return widths, cover

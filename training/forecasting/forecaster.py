@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from needradar.config import Settings
-from needradar.errors import DataError
+from needradar.errors import ConfigError, DataError
 from training.forecasting.backtest import MODELS, BacktestResult, run_backtest
 from training.forecasting.baselines import moving_average, seasonal_naive
 from training.forecasting.global_lgbm import GlobalLGBM
@@ -212,14 +213,23 @@ class VolumeTrainResult:
 
 
 def train_volume(
-    long: pd.DataFrame, settings: Settings, models: tuple[str, ...] = MODELS, holdout_days: int | None = None
+    long: pd.DataFrame,
+    settings: Settings,
+    models: tuple[str, ...] | None = None,
+    holdout_days: int | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> VolumeTrainResult:
     """Backtest every model on every daily series, select per series, fit the final models.
 
     The last `horizon` days are held out of the final fit so that promotion can compare models on
-    the same unseen days.
+    the same unseen days. `on_step(description)` is called after each backtest fold and after the
+    final fit (folds + 1 steps), for progress bars.
     """
     t0 = time.perf_counter()
+    models = tuple(models or settings.forecast.models)
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        raise ConfigError(f"forecast.models has unknown model {unknown[0]!r}; choose from {', '.join(MODELS)}")
     horizon = settings.forecast.horizon_days
     holdout_days = horizon if holdout_days is None else holdout_days
     cut = long["ds"].max() - pd.Timedelta(days=holdout_days)
@@ -231,8 +241,10 @@ def train_volume(
     promo = promo_days(settings, fit_part["ds"].min(), fit_part["ds"].max())
     bt = run_backtest(
         series, horizon, settings.forecast.backtest_folds, 7, settings, models=models,
-        interval=settings.forecast.interval_level, promo_days=promo,
+        interval=settings.forecast.interval_level, promo_days=promo, on_step=on_step,
     )
     forecaster = VolumeForecaster(horizon, 7, settings.forecast.interval_level).fit(fit_part, bt, settings)
+    if on_step is not None:
+        on_step("final models fitted")
     forecaster.add_history(holdout)  # forecasts start after the data's end; evaluate() looks back
     return VolumeTrainResult(forecaster, bt, holdout[["series_id", "ds", "y"]].reset_index(drop=True), time.perf_counter() - t0)

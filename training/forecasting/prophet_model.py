@@ -10,6 +10,14 @@ import pandas as pd
 from needradar.config import Settings
 
 
+def quiet_stan() -> None:
+    """Silence cmdstanpy's per-fit INFO lines (it installs its own INFO handler when none exists)."""
+    for name in ("prophet", "cmdstanpy"):
+        log = logging.getLogger(name)
+        if not log.handlers:
+            log.addHandler(logging.NullHandler())
+        log.setLevel(logging.ERROR)
+
 
 def promotion_holidays(settings: Settings, years: range) -> pd.DataFrame:
     """The configured promotion windows as Prophet holidays, one row per day."""
@@ -26,8 +34,7 @@ def fit_prophet(df: pd.DataFrame, settings: Settings | None, sub_daily: bool, in
     from prophet import Prophet
 
     # Prophet warns on every fit of a series shorter than two years; once in the docs is enough.
-    for name in ("prophet", "cmdstanpy"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    quiet_stan()
     span = df["ds"].max() - df["ds"].min()
     holidays = None
     if settings is not None and settings.forecast.promotions and not sub_daily:
@@ -50,8 +57,16 @@ def fit_prophet(df: pd.DataFrame, settings: Settings | None, sub_daily: bool, in
 
 
 def predict_prophet(m, ds: pd.Series) -> pd.DataFrame:
-    """Point forecast and interval at the given timestamps."""
-    fc = m.predict(pd.DataFrame({"ds": pd.to_datetime(ds).to_numpy()}))
+    """Point forecast and interval at the given timestamps, the same on every run.
+
+    Prophet samples its intervals from the global NumPy generator: seed it for the call only.
+    """
+    state = np.random.get_state()
+    np.random.seed(0)
+    try:
+        fc = m.predict(pd.DataFrame({"ds": pd.to_datetime(ds).to_numpy()}))
+    finally:
+        np.random.set_state(state)
     out = fc[["yhat", "yhat_lower", "yhat_upper"]]
     if getattr(m, "log_target_", False):
         out = np.expm1(out)

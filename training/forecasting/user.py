@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from needradar.errors import DataError
@@ -31,6 +33,7 @@ def backtest_user_series(
     settings=None,
     models: tuple[str, ...] = MODELS,
     interval: float = 0.8,
+    on_step: Callable[[str], None] | None = None,
 ) -> BacktestResult:
     """Check every series, then backtest all models on the actual timestamps."""
     periods = set()
@@ -39,4 +42,4 @@ def backtest_user_series(
         series[sid] = df.assign(y=pd.to_numeric(df["y"]).astype(float))
     period = max(periods)
     sub_daily = any((df["ds"].diff().dropna() < pd.Timedelta(days=1)).any() for df in series.values())
-    return run_backtest(series, horizon, folds, period, settings, sub_daily, models, interval)
+    return run_backtest(series, horizon, folds, period, settings, sub_daily, models, interval, on_step=on_step)

@@ -1,0 +1,136 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from serving.scoring import customer_value, risk_tier, score_customers
+from training.churn import ChurnModel
+
+
+def _vectors(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    tickets = rng.poisson(1.0, n)
+    trend = rng.uniform(0.3, 1.5, n)
+    oldest = rng.exponential(20, n)
+    logit = 1.2 * tickets - 2.5 * trend + oldest / 20 - 0.5
+    return pd.DataFrame({
+        "customer_id": [f"C{i:04d}" for i in range(n)],
+        "tickets_unresolved_30d": tickets,
+        "usage_minutes_trend_30d": trend,
+        "req_oldest_open_days": oldest,
+        "monthly_fee": rng.uniform(10, 50, n),
+        "segment": pd.Categorical(rng.choice(["consumer", "business"], n)),
+        "value_tier": pd.Categorical(rng.choice(["top", "potential", "reactivate"], n)),
+        "annual_value": rng.uniform(100, 1000, n),
+        "churned": (logit + rng.logistic(size=n) > 0).astype(int),
+    })
+
+
+@pytest.fixture(scope="module")
+def model():
+    train = _vectors(1500, 1)
+    return ChurnModel({"n_estimators": 30, "num_leaves": 7}, calibration="platt").fit(
+        train.drop(columns=["value_tier", "annual_value"]), train["churned"]
+    )
+
+
+@pytest.fixture(scope="module")
+def scored(model, settings):
+    return score_customers(model, _vectors(200, 2), settings, explain_top=20)
+
+
+def test_sorted_list_with_tiers_and_value_at_risk(scored, model, settings):
+    assert len(scored) == 200 and scored["customer_id"].is_unique
+    assert scored["churn_probability"].is_monotonic_decreasing
+    vectors = _vectors(200, 2).set_index("customer_id").loc[scored["customer_id"]]
+    np.testing.assert_allclose(scored["churn_probability"], model.predict_proba(vectors), atol=1e-6)
+    t = settings.churn.risk_tiers
+    red = scored["churn_probability"] >= t["red"]
+    assert (scored.loc[red, "risk_tier"] == "red").all()
+    assert (scored.loc[scored["churn_probability"] < t["yellow"], "risk_tier"] == "green").all()
+    np.testing.assert_allclose(scored["value_at_risk"], scored["churn_probability"] * scored["customer_value"], atol=0.02)
+    assert {"segment", "channel_cost"} <= set(scored.columns)
+
+
+def test_customer_value_is_discounted_revenue_with_vip_floor(settings):
+    v = settings.churn.value
+    annuity = (1 - (1 + v.discount_rate) ** -v.clv_years) / v.discount_rate  # closed form, end-of-year payments
+    got = customer_value(np.array([100.0, 100.0]), np.array(["potential", "top"]), settings)
+    assert got[0] == pytest.approx(100 * annuity)
+    assert got[1] == pytest.approx(100 * max(annuity, v.vip_loss_multiple))
+    assert risk_tier(np.array([0.99, 0.0]), settings).tolist() == ["red", "green"]
+
+
+def test_reasons_only_for_the_top_and_name_real_drivers(scored):
+    top, rest = scored.head(20), scored.iloc[20:]
+    assert top["reason_1_feature"].notna().all() and rest["reason_1_feature"].isna().all()
+    assert rest["reason_1_shap"].isna().all() and (top["reason_1_shap"] > 0).all()
+    drivers = {"tickets_unresolved_30d", "usage_minutes_trend_30d", "req_oldest_open_days"}
+    assert top["reason_1_feature"].isin(drivers).mean() >= 0.8
+    row = top[top["reason_1_feature"] == "tickets_unresolved_30d"].iloc[0]
+    assert row["reason_1_text"] == f"{float(row['reason_1_value']):g} unresolved tickets opened in the last 30 days"
+    assert (top["reason_1_shap"] >= top["reason_2_shap"].fillna(-1)).all()
+
+
+def test_action_channel_and_contact_limit(scored, settings):
+    by_reason = scored.head(20).groupby("reason_1_feature")["action"].first()
+    if "tickets_unresolved_30d" in by_reason:
+        assert by_reason["tickets_unresolved_30d"] == "service_upgrade"
+    assert (scored.iloc[20:]["action"] == settings.retention.default_action).all()
+    top = scored[scored["value_tier"] == "top"].iloc[0]
+    assert top["channel"] == "dedicated_agent+messaging_app" and top["channel_cost"] == pytest.approx(12.8)
+    assert scored["channel"].str.split("+").str.len().max() <= settings.retention.max_contacts_per_day
+
+
+def test_empty_vectors_and_no_explanations(model, settings):
+    empty = score_customers(model, _vectors(5, 3).head(0), settings)
+    assert len(empty) == 0 and "reason_3_text" in empty.columns
+    none = score_customers(model, _vectors(5, 3), settings, explain_top=0)
+    assert none["reason_1_feature"].isna().all()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    home = tmp_path_factory.mktemp("scorestore")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("NEEDRADAR_HOME", str(home))
+    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home}/mlflow.db")
+    yield home
+    mp.undo()
+
+
+def test_churn_score_command(store, settings, sample, sample_dir, tmp_path):
+    import mlflow
+    from typer.testing import CliRunner
+
+    from experiments import registry
+    from experiments.tracking import ensure_experiment, use_tracking
+    from features.labels import churn_labels
+    from features.vectors import build_vectors
+    from needradar.cli import app
+    from needradar.errors import DataError, ModelNotFoundError
+
+    out = tmp_path / "at_risk.csv"
+    args = ["churn", "score", "--data", str(sample_dir), "--out", str(out)]
+    missing = CliRunner().invoke(app, [*args, "--as-of", "2020-01-01"])
+    assert isinstance(missing.exception, ModelNotFoundError)
+    assert "run `needradar churn train` then `needradar models promote churn`" in str(missing.exception)
+
+    as_of = sample.events.last_event_ts().normalize() - pd.Timedelta(days=60)
+    vectors = build_vectors(sample.events, as_of, settings)
+    y = churn_labels(sample.events, as_of, 30).reindex(vectors["customer_id"]).fillna(False).astype(int).to_numpy()
+    model = ChurnModel({"n_estimators": 10, "num_leaves": 7}, calibration="platt").fit(vectors, y)
+    use_tracking(settings)
+    with mlflow.start_run(experiment_id=ensure_experiment("needradar-churn", settings)) as run:
+        registry.register("churn", model, settings=settings, run_id=run.info.run_id, holdout=vectors.assign(churned=y),
+                          metrics={"auc": 0.7}, data_window={"data_end": f"{as_of:%Y-%m-%d}"})
+    registry.promote("churn", settings)
+
+    outside = CliRunner().invoke(app, [*args, "--as-of", "1990-01-01"])
+    assert isinstance(outside.exception, DataError) and "as-of date 1990-01-01 is outside the data" in str(outside.exception)
+
+    ok = CliRunner().invoke(app, [*args, "--as-of", f"{as_of:%Y-%m-%d}", "--top", "10", "--json"])
+    assert ok.exit_code == 0, ok.output
+    csv, parquet = pd.read_csv(out), pd.read_parquet(out.with_suffix(".parquet"))
+    assert len(csv) == len(parquet) == len(vectors)
+    assert parquet["reason_1_text"].notna().sum() <= 10 and parquet["reason_1_text"].iloc[0]
+    assert '"customers": %d' % len(vectors) in ok.output
