@@ -37,18 +37,24 @@ def main() -> None:
     result = train_volume(long, settings)
     summary = result.backtest.summary()
     metrics = result.forecaster.evaluate(result.holdout)
-    print(json.dumps({
-        "series": int(long["series_id"].nunique()),
-        "days": int(long["ds"].nunique()),
-        "folds": settings.forecast.backtest_folds, "horizon_days": settings.forecast.horizon_days,
-        "load_and_series_seconds": round(load_seconds, 1),
-        "train_seconds": round(result.seconds, 1),
-        "fit_seconds": summary["fit_seconds"],
-        "backtest_mase": summary["mase"],
-        "coverage": summary["coverage"],
-        "selected": summary["selected"],
-        "holdout": {k: round(v, 4) for k, v in metrics.items()},
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "series": int(long["series_id"].nunique()),
+                "days": int(long["ds"].nunique()),
+                "folds": settings.forecast.backtest_folds,
+                "horizon_days": settings.forecast.horizon_days,
+                "load_and_series_seconds": round(load_seconds, 1),
+                "train_seconds": round(result.seconds, 1),
+                "fit_seconds": summary["fit_seconds"],
+                "backtest_mase": summary["mase"],
+                "coverage": summary["coverage"],
+                "selected": summary["selected"],
+                "holdout": {k: round(v, 4) for k, v in metrics.items()},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -55,11 +55,16 @@ def train_and_register(
     exp = ensure_experiment(settings.tracking.volume_experiment, settings)
     with mlflow.start_run(experiment_id=exp, run_name="volume-daily") as run:
         summary = result.backtest.summary()
-        mlflow.log_params({
-            "horizon_days": settings.forecast.horizon_days, "folds": settings.forecast.backtest_folds,
-            "series": long["series_id"].nunique(), "data_fingerprint": data_fingerprint(events.tables()),
-            "country_holidays": settings.forecast.country_holidays, "interval_level": settings.forecast.interval_level,
-        })
+        mlflow.log_params(
+            {
+                "horizon_days": settings.forecast.horizon_days,
+                "folds": settings.forecast.backtest_folds,
+                "series": long["series_id"].nunique(),
+                "data_fingerprint": data_fingerprint(events.tables()),
+                "country_holidays": settings.forecast.country_holidays,
+                "interval_level": settings.forecast.interval_level,
+            }
+        )
         mlflow.log_metrics({f"backtest_mase.{k}": v for k, v in summary["mase"].items()})
         mlflow.log_metrics({f"coverage.{k}": v for k, v in summary["coverage"].items()})
         mlflow.log_metrics({f"fit_seconds.{k}": v for k, v in summary["fit_seconds"].items()})
@@ -74,10 +79,18 @@ def train_and_register(
             mlflow.log_artifacts(tmp, "report")
         holdout_metrics = result.forecaster.evaluate(result.holdout)
         mlflow.log_metrics({f"holdout_{k}": v for k, v in holdout_metrics.items()})
-        window = {"data_start": f"{long['ds'].min():%Y-%m-%d}", "data_end": f"{long['ds'].max():%Y-%m-%d}",
-                  "fit_end": f"{result.forecaster.last_ds_:%Y-%m-%d}"}
+        window = {
+            "data_start": f"{long['ds'].min():%Y-%m-%d}",
+            "data_end": f"{long['ds'].max():%Y-%m-%d}",
+            "fit_end": f"{result.forecaster.last_ds_:%Y-%m-%d}",
+        }
         version = registry.register(
-            "volume", result.forecaster, settings=settings, run_id=run.info.run_id, holdout=result.holdout,
-            metrics=holdout_metrics, data_window=window,
+            "volume",
+            result.forecaster,
+            settings=settings,
+            run_id=run.info.run_id,
+            holdout=result.holdout,
+            metrics=holdout_metrics,
+            data_window=window,
         )
     return VolumeOutcome(result, run.info.run_id, version)

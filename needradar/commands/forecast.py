@@ -15,7 +15,9 @@ JSON = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 
 @app.command()
-def train(data: Annotated[Path, typer.Option(help="Data folder or DuckDB file.")], as_json: JSON = False) -> None:
+def train(
+    data: Annotated[Path, typer.Option(help="Data folder or DuckDB file.")], as_json: JSON = False
+) -> None:
     """Backtest all models on every daily series, select per series, fit, log and register."""
     from experiments.volume_run import train_and_register
     from needradar.commands.features import load
@@ -24,20 +26,29 @@ def train(data: Annotated[Path, typer.Option(help="Data folder or DuckDB file.")
     events = load(data)
     with progress() as bar:
         task = bar.add_task("backtesting volume models", total=cfg.forecast.backtest_folds + 1)
-        outcome = train_and_register(events, cfg, on_step=lambda msg: bar.update(task, advance=1, description=msg))
-    summary = outcome.result.backtest.summary() | {"version": outcome.version, "seconds": round(outcome.result.seconds, 1)}
+        outcome = train_and_register(
+            events, cfg, on_step=lambda msg: bar.update(task, advance=1, description=msg)
+        )
+    summary = outcome.result.backtest.summary() | {
+        "version": outcome.version,
+        "seconds": round(outcome.result.seconds, 1),
+    }
     if as_json:
         emit_json(summary)
         return
     rows = [{"model": m, "backtest_mase": v} for m, v in summary["mase"].items()]
     console.print(table("Backtest MASE (mean over series)", rows))
-    console.print(f"registered {cfg.tracking.volume_model_name} version {outcome.version} as challenger "
-                  f"in {summary['seconds']} s; promote it with `needradar models promote volume`")
+    console.print(
+        f"registered {cfg.tracking.volume_model_name} version {outcome.version} as challenger "
+        f"in {summary['seconds']} s; promote it with `needradar models promote volume`"
+    )
 
 
 @app.command()
 def predict(
-    series: Annotated[list[str], typer.Option("--series", help="Series id, e.g. tickets/total (repeatable).")],
+    series: Annotated[
+        list[str], typer.Option("--series", help="Series id, e.g. tickets/total (repeatable).")
+    ],
     horizon: Annotated[int, typer.Option(help="Days ahead.")] = 14,
     as_json: JSON = False,
 ) -> None:
@@ -73,11 +84,24 @@ def backtest(
             user, horizon, folds, settings(), on_step=lambda msg: bar.update(task, advance=1, description=msg)
         )
     if out is not None:
-        cols = ["id", "ds", "fold", "y", "yhat", "prophet", "lightgbm", "seasonal_naive", "moving_average", "ensemble"]
+        cols = [
+            "id",
+            "ds",
+            "fold",
+            "y",
+            "yhat",
+            "prophet",
+            "lightgbm",
+            "seasonal_naive",
+            "moving_average",
+            "ensemble",
+        ]
         write_frame(result.forecasts[[c for c in cols if c in result.forecasts]], out)
     summary = result.summary()
     if as_json:
         emit_json(summary)
     else:
         console.print(table("MASE per model", [{"model": m, "mase": v} for m, v in summary["mase"].items()]))
-        console.print(f"interval coverage: {summary['coverage']}")
+        rows = [{"intervals": k, "coverage": v} for k, v in summary["coverage"].items()]
+        console.print(table("Empirical interval coverage", rows))
+        console.print(f"selected per series: {summary['selected']}")

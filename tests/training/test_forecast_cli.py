@@ -19,8 +19,13 @@ def weekday_csv(tmp_path_factory):
     ds = ds[ds.dt.dayofweek < 5].reset_index(drop=True)
     rng = np.random.default_rng(0)
     frames = [
-        pd.DataFrame({"when": ds.dt.strftime("%Y-%m-%d"), "calls": (level + 15 * (ds.dt.dayofweek == 0)
-                      + rng.normal(0, 2, len(ds))).round(), "queue": q})
+        pd.DataFrame(
+            {
+                "when": ds.dt.strftime("%Y-%m-%d"),
+                "calls": (level + 15 * (ds.dt.dayofweek == 0) + rng.normal(0, 2, len(ds))).round(),
+                "queue": q,
+            }
+        )
         for q, level in (("a", 40), ("b", 80))
     ]
     path = tmp_path_factory.mktemp("byo") / "calls.csv"
@@ -30,8 +35,25 @@ def weekday_csv(tmp_path_factory):
 
 def test_backtest_json_and_rows(weekday_csv, tmp_path):
     out = tmp_path / "rows.csv"
-    args = ["forecast", "backtest", "--series", str(weekday_csv), "--time-col", "when", "--value-col", "calls",
-            "--id-col", "queue", "--horizon", "5", "--folds", "2", "--out", str(out), "--json"]
+    args = [
+        "forecast",
+        "backtest",
+        "--series",
+        str(weekday_csv),
+        "--time-col",
+        "when",
+        "--value-col",
+        "calls",
+        "--id-col",
+        "queue",
+        "--horizon",
+        "5",
+        "--folds",
+        "2",
+        "--out",
+        str(out),
+        "--json",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
@@ -57,8 +79,22 @@ def test_backtest_bad_input_is_one_line(weekday_csv, tmp_path, edit, extra, mess
     frame = edit(pd.read_csv(weekday_csv).query("queue == 'a'").reset_index(drop=True))
     path = tmp_path / "bad.csv"
     frame.to_csv(path, index=False)
-    args = ["forecast", "backtest", "--series", str(path), "--time-col", "when", "--value-col", "calls",
-            "--horizon", "5", "--folds", "2", *extra, "--json"]
+    args = [
+        "forecast",
+        "backtest",
+        "--series",
+        str(path),
+        "--time-col",
+        "when",
+        "--value-col",
+        "calls",
+        "--horizon",
+        "5",
+        "--folds",
+        "2",
+        *extra,
+        "--json",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code != 0 and message in str(result.exception)
 
@@ -66,8 +102,24 @@ def test_backtest_bad_input_is_one_line(weekday_csv, tmp_path, edit, extra, mess
 def test_user_sees_one_line_error(tmp_path):
     path = tmp_path / "dup.csv"
     pd.DataFrame({"t": ["2025-01-06", "2025-01-06", "2025-01-07"], "v": [1, 2, 3]}).to_csv(path, index=False)
-    cmd = [sys.executable, "-m", "needradar", "forecast", "backtest", "--series", str(path), "--time-col", "t",
-           "--value-col", "v", "--horizon", "1", "--folds", "1", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "needradar",
+        "forecast",
+        "backtest",
+        "--series",
+        str(path),
+        "--time-col",
+        "t",
+        "--value-col",
+        "v",
+        "--horizon",
+        "1",
+        "--folds",
+        "1",
+        "--json",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     line = done.stderr.strip()

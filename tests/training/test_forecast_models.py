@@ -40,7 +40,9 @@ def test_baselines_and_lags():
 
 def test_backtest_beats_seasonal_naive_on_clean_seasonality():
     series = {f"s{i}": _weekly(seed=i) for i in range(3)}
-    bt = run_backtest(series, 14, 2, 7, None, models=("lightgbm", "seasonal_naive", "moving_average"), n_jobs=1)
+    bt = run_backtest(
+        series, 14, 2, 7, None, models=("lightgbm", "seasonal_naive", "moving_average"), n_jobs=1
+    )
     mean = bt.scores.groupby("model")["mase"].mean()
     assert mean["lightgbm"] < mean["moving_average"]
     assert set(bt.forecasts["fold"]) == {0, 1} and len(bt.forecasts) == 3 * 2 * 14
@@ -64,7 +66,11 @@ def test_user_series_with_gaps_and_prophet():
     "frame, horizon, message",
     [
         (_weekly(20), 7, "shorter than two seasons"),
-        (_weekly().assign(y=lambda d: d["y"].astype(object).where(d.index != 3, "many")), 7, "'many' at row 4 is not a number"),
+        (
+            _weekly().assign(y=lambda d: d["y"].astype(object).where(d.index != 3, "many")),
+            7,
+            "'many' at row 4 is not a number",
+        ),
         (_weekly().assign(y=lambda d: d["y"].where(d.index != 5, -2)), 7, "at row 6 is negative"),
         (pd.concat([_weekly().iloc[:2], _weekly()]).reset_index(drop=True), 7, "is duplicated"),
         (_weekly(), 0, "horizon must be at least 1"),
@@ -133,3 +139,13 @@ def test_mase_of_a_backtest_by_hand():
     assert mase(f1["y"], f1["seasonal_naive"], 3.5) == pytest.approx(2.0)
     assert np.isnan(bt.forecasts[bt.forecasts["fold"] == 0]["scale"].iloc[0])
     assert sn == pytest.approx(2.0)
+
+
+def test_train_volume_refuses_short_series_and_unknown_models(settings):
+    long = _weekly(30).assign(series_id="tickets/total", family="tickets")
+    with pytest.raises(DataError, match="series tickets/total has 16 days; forecasting needs at least two weeks"):
+        train_volume(long, settings)
+    from needradar.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown model 'arima'; choose from prophet"):
+        train_volume(long, settings, models=("arima",))

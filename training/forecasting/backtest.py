@@ -68,8 +68,12 @@ def run_backtest(
     for k in range(folds):
         cut = {sid: len(df) - (folds - k) * horizon for sid, df in series.items()}
         train = {sid: df.iloc[: cut[sid]].reset_index(drop=True) for sid, df in series.items()}
-        test = {sid: df.iloc[cut[sid] : cut[sid] + horizon].reset_index(drop=True) for sid, df in series.items()}
-        preds = {sid: pd.DataFrame({"id": sid, "ds": t["ds"], "fold": k, "y": t["y"]}) for sid, t in test.items()}
+        test = {
+            sid: df.iloc[cut[sid] : cut[sid] + horizon].reset_index(drop=True) for sid, df in series.items()
+        }
+        preds = {
+            sid: pd.DataFrame({"id": sid, "ds": t["ds"], "fold": k, "y": t["y"]}) for sid, t in test.items()
+        }
         if "lightgbm" in models:
             t0 = time.perf_counter()
             g = GlobalLGBM(horizon, period, promo_days=promo_days).fit(train)
@@ -78,7 +82,8 @@ def run_backtest(
             seconds["lightgbm"] += time.perf_counter() - t0
         if "prophet" in models:
             jobs = Parallel(n_jobs=n_jobs)(
-                delayed(_prophet_job)(sid, train[sid], test[sid]["ds"], settings, sub_daily, interval) for sid in series
+                delayed(_prophet_job)(sid, train[sid], test[sid]["ds"], settings, sub_daily, interval)
+                for sid in series
             )
             for sid, fc, s in jobs:
                 preds[sid]["prophet"] = fc["yhat"].to_numpy()
@@ -95,7 +100,7 @@ def run_backtest(
             seconds["seasonal_naive"] = seconds.get("seasonal_naive", 0) + time.perf_counter() - t0
             preds[sid]["scale"] = seasonal_naive_scale(hist, period)
             rows.append(preds[sid])
-        logger.info("backtest fold %d/%d done", k + 1, folds)
+        logger.debug("backtest fold %d/%d done", k + 1, folds)
         if on_step is not None:
             on_step(f"backtest fold {k + 1}/{folds} done")
     forecasts = pd.concat(rows, ignore_index=True)
@@ -111,22 +116,31 @@ def _score(forecasts: pd.DataFrame, models, interval: float, seconds: dict, fits
     table = per_fold.groupby(["id", "model"], sort=False)["mase"].mean().unstack()
     selection, pair_scores = {}, []
     for sid, row in table.iterrows():
-        best2 = row.sort_values().index[:2].tolist()
+        best2 = sorted(row.sort_values().index[:2])  # one name per pair
         g = forecasts[forecasts["id"] == sid]
         ens = np.mean([g[best2[0]], g[best2[1]]], axis=0)
         ens_mase = np.mean(
-            [mase(gf["y"], ens[(g["fold"] == k).to_numpy()], gf["scale"].iloc[0]) for k, gf in g.groupby("fold")]
+            [
+                mase(gf["y"], ens[(g["fold"] == k).to_numpy()], gf["scale"].iloc[0])
+                for k, gf in g.groupby("fold")
+            ]
         )
         name = f"ensemble:{best2[0]}+{best2[1]}"
         forecasts.loc[g.index, "ensemble"] = ens
         pair_scores.append({"id": sid, "model": "ensemble", "mase": ens_mase})
         selection[sid] = name if ens_mase < row.min() else row.idxmin()
-    scores = pd.concat([table.stack().rename("mase").reset_index(), pd.DataFrame(pair_scores)], ignore_index=True)
+    scores = pd.concat(
+        [table.stack().rename("mase").reset_index(), pd.DataFrame(pair_scores)], ignore_index=True
+    )
     sel = pd.Series(selection)
     forecasts["yhat"] = [
-        r["ensemble"] if sel[r["id"]].startswith("ensemble") else r[sel[r["id"]]] for _, r in forecasts.iterrows()
+        r["ensemble"] if sel[r["id"]].startswith("ensemble") else r[sel[r["id"]]]
+        for _, r in forecasts.iterrows()
     ]
-    selected = [{"id": sid, "model": "selected", "mase": _sel_mase(forecasts[forecasts["id"] == sid])} for sid in sel.index]
+    selected = [
+        {"id": sid, "model": "selected", "mase": _sel_mase(forecasts[forecasts["id"] == sid])}
+        for sid in sel.index
+    ]
     scores = pd.concat([scores, pd.DataFrame(selected)], ignore_index=True)
     widths, cover = conformal_widths(forecasts, list(models) + ["ensemble", "yhat"], interval)
     if "prophet" in models:

@@ -19,6 +19,7 @@ from joblib import Parallel, delayed
 
 from needradar.config import Settings
 from needradar.errors import ConfigError, DataError
+from needradar.io import write_frame, write_json, write_text
 from training.forecasting.backtest import MODELS, BacktestResult, run_backtest
 from training.forecasting.baselines import moving_average, seasonal_naive
 from training.forecasting.global_lgbm import GlobalLGBM
@@ -51,19 +52,27 @@ class VolumeForecaster:
         return f"VolumeForecaster(horizon={self.horizon}, period={self.period}, interval={self.interval})"
 
     def fit(self, long: pd.DataFrame, backtest: BacktestResult, settings: Settings) -> VolumeForecaster:
-        series = {sid: g[["ds", "y"]].reset_index(drop=True) for sid, g in long.groupby("series_id", sort=True)}
+        series = {
+            sid: g[["ds", "y"]].reset_index(drop=True) for sid, g in long.groupby("series_id", sort=True)
+        }
         self.family_ = long.groupby("series_id")["family"].first().to_dict()
         self.selection_ = backtest.selection.to_dict()
         self.widths_ = backtest.widths
-        self.backtest_mase_ = backtest.scores[backtest.scores["model"] == "selected"].set_index("id")["mase"].to_dict()
+        self.backtest_mase_ = (
+            backtest.scores[backtest.scores["model"] == "selected"].set_index("id")["mase"].to_dict()
+        )
         start, end = long["ds"].min(), long["ds"].max()
         self.promo_days_ = sorted(promo_days(settings, start, end))
         self.lgbm_ = {}
         for fam in sorted(set(self.family_.values())):
             members = {sid: df for sid, df in series.items() if self.family_[sid] == fam}
-            self.lgbm_[fam] = GlobalLGBM(self.horizon, self.period, promo_days=set(self.promo_days_)).fit(members)
+            self.lgbm_[fam] = GlobalLGBM(self.horizon, self.period, promo_days=set(self.promo_days_)).fit(
+                members
+            )
         need = [sid for sid, m in self.selection_.items() if "prophet" in m]
-        jobs = Parallel(n_jobs=2)(delayed(_fit_one_prophet)(sid, series[sid], settings, self.interval) for sid in need)
+        jobs = Parallel(n_jobs=2)(
+            delayed(_fit_one_prophet)(sid, series[sid], settings, self.interval) for sid in need
+        )
         self.prophet_json_ = dict(jobs)
         self._prophet_cache: dict = {}
         # Enough rows for the longest lag and its rolling window, also from an origin a horizon back.
@@ -85,7 +94,9 @@ class VolumeForecaster:
             self._prophet_cache[sid] = m
         return self._prophet_cache[sid]
 
-    def _one(self, model: str, sid: str, hist: pd.DataFrame, future: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
+    def _one(
+        self, model: str, sid: str, hist: pd.DataFrame, future: pd.Series
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         h = len(future)
         if model == "prophet":
             fc = predict_prophet(self._prophet(sid), future)
@@ -120,18 +131,29 @@ class VolumeForecaster:
         ids = series_ids or self.series_ids_
         unknown = [s for s in ids if s not in self.selection_]
         if unknown:
-            raise DataError(f"unknown series {', '.join(unknown[:3])}; known series start with tickets/ or requirements/")
+            raise DataError(
+                f"unknown series {', '.join(unknown[:3])}; known series start with tickets/ or requirements/"
+            )
         if not 1 <= horizon <= self.horizon:
-            raise DataError(f"horizon must be between 1 and {self.horizon} days (the trained horizon), got {horizon}")
+            raise DataError(
+                f"horizon must be between 1 and {self.horizon} days (the trained horizon), got {horizon}"
+            )
         out = []
         for sid in ids:
             hist = self.history_[sid]
             if history is not None:
                 newer = history[history["series_id"] == sid][["ds", "y"]]
-                hist = pd.concat([hist, newer]).drop_duplicates("ds", keep="last").sort_values("ds").reset_index(drop=True)
+                hist = (
+                    pd.concat([hist, newer])
+                    .drop_duplicates("ds", keep="last")
+                    .sort_values("ds")
+                    .reset_index(drop=True)
+                )
             if origin is not None:
                 hist = hist[hist["ds"] <= origin].reset_index(drop=True)
-            future = pd.Series(pd.date_range(hist["ds"].iloc[-1] + pd.Timedelta(days=1), periods=horizon, freq="D"))
+            future = pd.Series(
+                pd.date_range(hist["ds"].iloc[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")
+            )
             choice = self.selection_[sid]
             members = choice.removeprefix("ensemble:").split("+")
             parts = [self._one(m, sid, hist, future) for m in members]
@@ -144,8 +166,14 @@ class VolumeForecaster:
                 lower, upper = yhat - w, yhat + w
             out.append(
                 pd.DataFrame(
-                    {"series_id": sid, "ds": future, "yhat": yhat, "yhat_lower": np.clip(lower, 0, None),
-                     "yhat_upper": upper, "model": choice}
+                    {
+                        "series_id": sid,
+                        "ds": future,
+                        "yhat": yhat,
+                        "yhat_lower": np.clip(lower, 0, None),
+                        "yhat_upper": upper,
+                        "model": choice,
+                    }
                 )
             )
         return pd.concat(out, ignore_index=True)
@@ -161,28 +189,44 @@ class VolumeForecaster:
             for sid, g in merged.groupby("series_id")
         ]
         scores = [s for s in scores if np.isfinite(s)]
-        return {"mase": float(np.mean(scores)), "coverage": coverage(merged["y"], merged["yhat_lower"], merged["yhat_upper"])}
+        return {
+            "mase": float(np.mean(scores)),
+            "coverage": coverage(merged["y"], merged["yhat_lower"], merged["yhat_upper"]),
+        }
 
     def _before(self, sid: str, origin: pd.Timestamp) -> np.ndarray:
         h = self.history_[sid]
         return h.loc[h["ds"] <= origin, "y"].to_numpy()
 
     def save(self, path: Path) -> None:
+        """Write the forecaster into folder `path`: JSON, booster strings and Parquet, no pickles."""
         path.mkdir(parents=True, exist_ok=True)
         meta = {
-            "horizon": self.horizon, "period": self.period, "interval": self.interval, "family": self.family_,
-            "selection": self.selection_, "widths": self.widths_, "backtest_mase": self.backtest_mase_,
-            "promo_days": [str(d.date()) for d in self.promo_days_], "last_ds": str(self.last_ds_),
-            "lgbm": {f: {"lags": g.lags, "columns": g.columns_, "ids": g.ids_} for f, g in self.lgbm_.items()},
+            "horizon": self.horizon,
+            "period": self.period,
+            "interval": self.interval,
+            "family": self.family_,
+            "selection": self.selection_,
+            "widths": self.widths_,
+            "backtest_mase": self.backtest_mase_,
+            "promo_days": [str(d.date()) for d in self.promo_days_],
+            "last_ds": str(self.last_ds_),
+            "lgbm": {
+                f: {"lags": g.lags, "columns": g.columns_, "ids": g.ids_} for f, g in self.lgbm_.items()
+            },
         }
-        (path / "forecaster.json").write_text(json.dumps(meta))
-        (path / "prophet.json").write_text(json.dumps(self.prophet_json_))
+        write_json(path / "forecaster.json", meta)
+        write_json(path / "prophet.json", self.prophet_json_)
         for fam, g in self.lgbm_.items():
-            (path / f"lgbm_{fam}.txt").write_text(g.booster_.model_to_string())
-        pd.concat([df.assign(series_id=sid) for sid, df in self.history_.items()]).to_parquet(path / "history.parquet")
+            write_text(path / f"lgbm_{fam}.txt", g.booster_.model_to_string())
+        write_frame(
+            pd.concat([df.assign(series_id=sid) for sid, df in self.history_.items()]),
+            path / "history.parquet",
+        )
 
     @classmethod
     def load(cls, path: Path) -> VolumeForecaster:
+        """Read a forecaster written by `save`."""
         import lightgbm as lgb
 
         meta = json.loads((path / "forecaster.json").read_text())
@@ -229,22 +273,37 @@ def train_volume(
     models = tuple(models or settings.forecast.models)
     unknown = sorted(set(models) - set(MODELS))
     if unknown:
-        raise ConfigError(f"forecast.models has unknown model {unknown[0]!r}; choose from {', '.join(MODELS)}")
+        raise ConfigError(
+            f"forecast.models has unknown model {unknown[0]!r}; choose from {', '.join(MODELS)}"
+        )
     horizon = settings.forecast.horizon_days
     holdout_days = horizon if holdout_days is None else holdout_days
     cut = long["ds"].max() - pd.Timedelta(days=holdout_days)
     fit_part, holdout = long[long["ds"] <= cut], long[long["ds"] > cut]
-    series = {sid: g[["ds", "y"]].reset_index(drop=True) for sid, g in fit_part.groupby("series_id", sort=True)}
+    series = {
+        sid: g[["ds", "y"]].reset_index(drop=True) for sid, g in fit_part.groupby("series_id", sort=True)
+    }
     for sid, df in series.items():
         if len(df) < 2 * 7 + settings.forecast.backtest_folds * horizon:
-            raise DataError(f"series {sid} has {len(df)} days; forecasting needs at least two weeks plus the backtest")
+            raise DataError(
+                f"series {sid} has {len(df)} days; forecasting needs at least two weeks plus the backtest"
+            )
     promo = promo_days(settings, fit_part["ds"].min(), fit_part["ds"].max())
     bt = run_backtest(
-        series, horizon, settings.forecast.backtest_folds, 7, settings, models=models,
-        interval=settings.forecast.interval_level, promo_days=promo, on_step=on_step,
+        series,
+        horizon,
+        settings.forecast.backtest_folds,
+        7,
+        settings,
+        models=models,
+        interval=settings.forecast.interval_level,
+        promo_days=promo,
+        on_step=on_step,
     )
     forecaster = VolumeForecaster(horizon, 7, settings.forecast.interval_level).fit(fit_part, bt, settings)
     if on_step is not None:
         on_step("final models fitted")
     forecaster.add_history(holdout)  # forecasts start after the data's end; evaluate() looks back
-    return VolumeTrainResult(forecaster, bt, holdout[["series_id", "ds", "y"]].reset_index(drop=True), time.perf_counter() - t0)
+    return VolumeTrainResult(
+        forecaster, bt, holdout[["series_id", "ds", "y"]].reset_index(drop=True), time.perf_counter() - t0
+    )

@@ -37,7 +37,9 @@ def calendar(ds: pd.Series, promo_days: set | None = None, yearly: bool = True) 
     """Calendar features of the real timestamps; day of year only with two years or more of data
     (with less, trees could only extrapolate it)."""
     ds = pd.to_datetime(ds)
-    out = pd.DataFrame({"dow": ds.dt.dayofweek.to_numpy(), "slot": (ds.dt.hour * 2 + ds.dt.minute // 30).to_numpy()})
+    out = pd.DataFrame(
+        {"dow": ds.dt.dayofweek.to_numpy(), "slot": (ds.dt.hour * 2 + ds.dt.minute // 30).to_numpy()}
+    )
     if yearly:
         out["doy"] = ds.dt.dayofyear.to_numpy()
         out["month"] = ds.dt.month.to_numpy()
@@ -46,7 +48,9 @@ def calendar(ds: pd.Series, promo_days: set | None = None, yearly: bool = True) 
     return out
 
 
-def _features(y: np.ndarray, ds: pd.Series, lags: list[int], period: int, horizon: int, promo) -> pd.DataFrame:
+def _features(
+    y: np.ndarray, ds: pd.Series, lags: list[int], period: int, horizon: int, promo
+) -> pd.DataFrame:
     """Features for every row t of a series whose lags reach back into `y` (len(y) rows)."""
     n = len(ds)
     f = calendar(ds, promo, yearly=ds.iloc[-1] - ds.iloc[0] >= pd.Timedelta(days=730))
@@ -56,9 +60,11 @@ def _features(y: np.ndarray, ds: pd.Series, lags: list[int], period: int, horizo
     idx = np.arange(n) + offset
     for lag in lags:
         f[f"lag_{lag}"] = pad[idx - lag]
-    f["seasonal_mean"] = f[[f"lag_{lag}" for lag in lags if lag % period == 0 and lag >= horizon]].mean(axis=1) if any(
-        lag % period == 0 for lag in lags
-    ) else np.nan
+    f["seasonal_mean"] = (
+        f[[f"lag_{lag}" for lag in lags if lag % period == 0 and lag >= horizon]].mean(axis=1)
+        if any(lag % period == 0 for lag in lags)
+        else np.nan
+    )
     csum = np.concatenate([[0.0], np.nancumsum(np.nan_to_num(pad, nan=0.0))])
     start = idx - horizon - period + 1
     f["level"] = (csum[idx - horizon + 1] - csum[start]) / period
@@ -68,7 +74,9 @@ def _features(y: np.ndarray, ds: pd.Series, lags: list[int], period: int, horizo
 class GlobalLGBM:
     """Direct multi-step LightGBM over all series of one family (series id as a category)."""
 
-    def __init__(self, horizon: int, period: int, params: dict | None = None, promo_days: set | None = None) -> None:
+    def __init__(
+        self, horizon: int, period: int, params: dict | None = None, promo_days: set | None = None
+    ) -> None:
         self.horizon, self.period = horizon, period
         self.params = {**PARAMS, **(params or {})}
         self.promo_days = promo_days
@@ -81,7 +89,9 @@ class GlobalLGBM:
         self.ids_ = sorted(series)
         frames = []
         for sid, df in series.items():
-            f = _features(df["y"].to_numpy(float), df["ds"], self.lags, self.period, self.horizon, self.promo_days)
+            f = _features(
+                df["y"].to_numpy(float), df["ds"], self.lags, self.period, self.horizon, self.promo_days
+            )
             f["series"] = sid
             f["target"] = np.log1p(df["y"].to_numpy(float))
             frames.append(f.iloc[max(self.lags) :])

@@ -29,7 +29,9 @@ def promotion_holidays(settings: Settings, years: range) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["holiday", "ds"])
 
 
-def fit_prophet(df: pd.DataFrame, settings: Settings | None, sub_daily: bool, interval: float = 0.8, log: bool = True):
+def fit_prophet(
+    df: pd.DataFrame, settings: Settings | None, sub_daily: bool, interval: float = 0.8, log: bool = True
+):
     """Fit Prophet on (ds, y); `log` models log1p(y) so that volumes stay positive."""
     from prophet import Prophet
 

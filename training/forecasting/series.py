@@ -28,18 +28,24 @@ def check_series(df: pd.DataFrame, horizon: int, name: str = "series") -> int:
     y = pd.to_numeric(df["y"], errors="coerce")
     bad = df.index[y.isna()].tolist()
     if bad:
-        raise DataError(f"{name}: value {df['y'].iloc[bad[0]]!r} at row {bad[0] + 1} is not a number; fix or drop it")
+        raise DataError(
+            f"{name}: value {df['y'].iloc[bad[0]]!r} at row {bad[0] + 1} is not a number; fix or drop it"
+        )
     neg = df.index[y < 0].tolist()
     if neg:
-        raise DataError(f"{name}: value {y.iloc[neg[0]]} at row {neg[0] + 1} is negative; volumes cannot be negative")
+        raise DataError(
+            f"{name}: value {y.iloc[neg[0]]} at row {neg[0] + 1} is negative; volumes cannot be negative"
+        )
     dup = df["ds"].duplicated()
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise DataError(f"{name}: timestamp {df['ds'].iloc[i]} at row {i + 1} is duplicated; aggregate duplicates first")
+        raise DataError(
+            f"{name}: timestamp {df['ds'].iloc[i]} at row {i + 1} is duplicated; aggregate duplicates first"
+        )
     period = weekly_period(df["ds"])
     if len(df) < 2 * period + horizon:
         raise DataError(
-            f"{name}: {len(df)} rows are shorter than two seasons ({2 * period} rows) plus the horizon ({horizon}); "
-            "provide more history or a shorter horizon"
+            f"{name}: {len(df)} rows are shorter than two seasons ({2 * period} rows) "
+            f"plus the horizon ({horizon}); provide more history or a shorter horizon"
         )
     return period

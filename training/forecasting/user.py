@@ -17,13 +17,19 @@ def to_series(
     """Split a user table into (ds, y) frames per id, sorted by time, checking every column."""
     for col in (time_col, value_col, id_col):
         if col and col not in frame.columns:
-            raise DataError(f"column {col!r} not found; columns are {', '.join(map(str, frame.columns[:10]))}")
+            raise DataError(
+                f"column {col!r} not found; columns are {', '.join(map(str, frame.columns[:10]))}"
+            )
     ds = pd.to_datetime(frame[time_col], errors="coerce", utc=True).dt.tz_localize(None)
     if ds.isna().any():
         i = int(ds.isna().to_numpy().argmax())
         raise DataError(f"{time_col!r} at row {i + 1} ({frame[time_col].iloc[i]!r}) is not a timestamp")
-    df = pd.DataFrame({"id": frame[id_col].astype(str) if id_col else "series", "ds": ds, "y": frame[value_col]})
-    return {sid: g.sort_values("ds").reset_index(drop=True)[["ds", "y"]] for sid, g in df.groupby("id", sort=True)}
+    df = pd.DataFrame(
+        {"id": frame[id_col].astype(str) if id_col else "series", "ds": ds, "y": frame[value_col]}
+    )
+    return {
+        sid: g.sort_values("ds").reset_index(drop=True)[["ds", "y"]] for sid, g in df.groupby("id", sort=True)
+    }
 
 
 def backtest_user_series(
@@ -42,4 +48,6 @@ def backtest_user_series(
         series[sid] = df.assign(y=pd.to_numeric(df["y"]).astype(float))
     period = max(periods)
     sub_daily = any((df["ds"].diff().dropna() < pd.Timedelta(days=1)).any() for df in series.values())
-    return run_backtest(series, horizon, folds, period, settings, sub_daily, models, interval, on_step=on_step)
+    return run_backtest(
+        series, horizon, folds, period, settings, sub_daily, models, interval, on_step=on_step
+    )
