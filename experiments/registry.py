@@ -126,7 +126,9 @@ def _version(client: MlflowClient, name: str, alias: str, task: Task):
     try:
         return client.get_model_version_by_alias(name, alias)
     except MlflowException as e:
-        hint = f"run `{TRAIN_COMMAND[task]}`" + ("" if alias == "challenger" else f" then `needradar models promote {task}`")
+        hint = f"run `{TRAIN_COMMAND[task]}`" + (
+            "" if alias == "challenger" else f" then `needradar models promote {task}`"
+        )
         raise ModelNotFoundError(f"no {alias} for {name}; {hint}") from e
 
 
@@ -144,7 +146,14 @@ def load(task: Task, settings: Settings, alias: str = "champion") -> LoadedModel
     pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}")
     info = _training_info(mv.run_id)
     return LoadedModel(
-        task, name, int(mv.version), alias, pyfunc.unwrap_python_model().obj, mv.run_id, info["metrics"], info["data_window"]
+        task,
+        name,
+        int(mv.version),
+        alias,
+        pyfunc.unwrap_python_model().obj,
+        mv.run_id,
+        info["metrics"],
+        info["data_window"],
     )
 
 
@@ -193,7 +202,9 @@ def promote(task: Task, settings: Settings, force: bool = False) -> PromotionRes
     except ModelNotFoundError:
         champion = None
     if champion is not None and champion.version == challenger.version:
-        raise NeedradarError(f"version {challenger.version} of {name} is already the champion; train a new model first")
+        raise NeedradarError(
+            f"version {challenger.version} of {name} is already the champion; train a new model first"
+        )
     holdout = pd.read_parquet(
         mlflow.artifacts.download_artifacts(run_id=challenger.run_id, artifact_path="holdout/holdout.parquet")
     )
@@ -207,7 +218,9 @@ def promote(task: Task, settings: Settings, force: bool = False) -> PromotionRes
             ok, reason = True, f"forced: {reason}"
     if ok:
         _set_champion(client, name, challenger.version, history + [challenger.version])
-    return PromotionResult(task, ok, reason, challenger.version, champion.version if champion else None, comparison)
+    return PromotionResult(
+        task, ok, reason, challenger.version, champion.version if champion else None, comparison
+    )
 
 
 def rollback(task: Task, settings: Settings) -> tuple[int, int]:
@@ -227,7 +240,7 @@ def list_versions(settings: Settings, task: Task | None = None) -> pd.DataFrame:
     use_tracking(settings)
     client = MlflowClient()
     rows = []
-    for t in ([task] if task else ["churn", "volume"]):
+    for t in [task] if task else ["churn", "volume"]:
         name = model_name(t, settings)
         try:
             versions = client.search_model_versions(f"name='{name}'")

@@ -20,7 +20,7 @@ from serving import treeshap_tables as tt
 logger = logging.getLogger(__name__)
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-BLOCK_ROWS = 64
+BLOCK_ROWS = 1024  # rows per parallel block; each block walks all trees (measured best of 16..4000)
 
 
 def _tables(booster: lgb.Booster, num_iteration: int | None) -> tt.Tables | None:
@@ -42,12 +42,33 @@ def booster_shap(booster: lgb.Booster, X: np.ndarray, num_iteration: int | None 
     X = np.ascontiguousarray(X, dtype=np.float64)
     tables = _tables(booster, num_iteration)
     if tables is None or booster.num_model_per_iteration() != 1:
-        return booster.predict(X, pred_contrib=True, num_iteration=num_iteration, num_threads=os.cpu_count() or 1)
+        return booster.predict(
+            X, pred_contrib=True, num_iteration=num_iteration, num_threads=os.cpu_count() or 1
+        )
     t = tables
     return tt.shap_rows(
-        X, t.tree_node_start, t.tree_leaf_start, t.node_feat, t.node_thr, t.node_cat, t.node_dleft, t.node_miss,
-        t.node_cstart, t.node_clen, t.cats, t.d, t.nsplit, t.split_node, t.split_dir, t.split_k, t.leaf_feat,
-        t.offset, t.table, t.n_features, t.expected, BLOCK_ROWS,
+        X,
+        t.tree_node_start,
+        t.tree_leaf_start,
+        t.node_feat,
+        t.node_thr,
+        t.node_cat,
+        t.node_dleft,
+        t.node_miss,
+        t.node_cstart,
+        t.node_clen,
+        t.cats,
+        t.d,
+        t.nsplit,
+        t.split_node,
+        t.split_dir,
+        t.split_k,
+        t.leaf_feat,
+        t.offset,
+        t.table,
+        t.n_features,
+        t.expected,
+        max(16, min(BLOCK_ROWS, -(-len(X) // 4))),
     )
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from needradar.config import Settings
 
+
 def _words(slug: str) -> str:
     return slug.replace("_", " ")
 
@@ -23,7 +24,10 @@ def _trend(value: float, days: str) -> str:
 TEMPLATES: list[tuple[str, object]] = [
     (r"tickets_unresolved_(\d+)d", lambda v, m: f"{v:g} unresolved tickets opened in the last {m[1]} days"),
     (r"tickets_open$", lambda v, m: f"{v:g} tickets still open"),
-    (r"ticket_sla_breaches_(\d+)d", lambda v, m: f"{v:g} tickets answered after the SLA deadline in {m[1]} days"),
+    (
+        r"ticket_sla_breaches_(\d+)d",
+        lambda v, m: f"{v:g} tickets answered after the SLA deadline in {m[1]} days",
+    ),
     (r"tickets_(\d+)d", lambda v, m: f"{v:g} tickets in the last {m[1]} days"),
     (r"tickets_days_since_last", lambda v, m: f"last ticket {v:.0f} days ago"),
     (r"tickets_(.+)_(\d+)d", lambda v, m: f"{v:g} {_words(m[1])} tickets in {m[2]} days"),
@@ -39,17 +43,29 @@ TEMPLATES: list[tuple[str, object]] = [
     (r"req_rejected_(\d+)d", lambda v, m: f"{v:g} requests rejected in {m[1]} days"),
     (r"usage_\w+_trend_(\d+)d", lambda v, m: _trend(v, m[1])),
     (r"usage_(sessions|minutes)_(\d+)d", lambda v, m: f"{v:g} {m[1]} of use in the last {m[2]} days"),
-    (r"usage_drop_flag", lambda v, m: "usage time fell more than 20% three days in a row" if v else "no usage drop"),
-    (r"usage_low_flag", lambda v, m: "usage far below average and no contact for 3 months" if v else "usage normal"),
+    (
+        r"usage_drop_flag",
+        lambda v, m: "usage time fell more than 20% three days in a row" if v else "no usage drop",
+    ),
+    (
+        r"usage_low_flag",
+        lambda v, m: "usage far below average and no contact for 3 months" if v else "usage normal",
+    ),
     (r"(usage_days_since_last|days_since_last_activity)", lambda v, m: f"no activity for {v:.0f} days"),
     (r"days_since_last_interaction", lambda v, m: f"no contact with us for {v:.0f} days"),
     (r"feedback_days_since_last", lambda v, m: f"last survey answer {v:.0f} days ago"),
-    (r"monthly_fee_vs_plan", lambda v, m: f"fee {abs(v - 1):.0%} {'above' if v >= 1 else 'below'} the plan average"),
+    (
+        r"monthly_fee_vs_plan",
+        lambda v, m: f"fee {abs(v - 1):.0%} {'above' if v >= 1 else 'below'} the plan average",
+    ),
     (r"monthly_fee", lambda v, m: f"monthly fee {v:.2f}"),
     (r"promo_share_(\d+)d", lambda v, m: f"{v:.0%} of purchases on promotion"),
     (r"nps_last", lambda v, m: f"last NPS answer {v:.0f}/10"),
     (r"nps_trend", lambda v, m: f"NPS answer changed by {v:+.0f}"),
-    (r"spend_trend_(\d+)d", lambda v, m: f"spend {'down' if v < 1 else 'up'} {abs(v - 1):.0%} vs the previous {m[1]} days"),
+    (
+        r"spend_trend_(\d+)d",
+        lambda v, m: f"spend {'down' if v < 1 else 'up'} {abs(v - 1):.0%} vs the previous {m[1]} days",
+    ),
     (r"spend_(\d+)d", lambda v, m: f"spent {v:,.0f} in the last {m[1]} days"),
     (r"(rfm_recency_days)", lambda v, m: f"last purchase {v:.0f} days ago"),
     (r"txn_count_(\d+)d", lambda v, m: f"{v:g} purchases in the last {m[1]} days"),
@@ -59,7 +75,10 @@ TEMPLATES: list[tuple[str, object]] = [
     (r"txn_recency_vs_gap", lambda v, m: f"last purchase {v:.1f}x the usual gap ago"),
     (r"txn_count_total", lambda v, m: f"{v:g} purchases in total"),
     (r"spend_total", lambda v, m: f"spent {v:,.0f} in total"),
-    (r"rfm_(r|f|m)_score", lambda v, m: f"RFM {dict(r='recency', f='frequency', m='monetary')[m[1]]} score {v:.0f}/5"),
+    (
+        r"rfm_(r|f|m)_score",
+        lambda v, m: f"RFM {dict(r='recency', f='frequency', m='monetary')[m[1]]} score {v:.0f}/5",
+    ),
     (r"rfm_score", lambda v, m: f"RFM score {v:.0f}/15"),
     (r"annual_value", lambda v, m: f"worth {v:,.0f} a year"),
 ]

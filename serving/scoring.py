@@ -19,7 +19,9 @@ def _fmt(x) -> str | None:
 
 def risk_tier(p: np.ndarray, settings: Settings) -> np.ndarray:
     t = settings.churn.risk_tiers
-    return np.select([p >= t["red"], p >= t["orange"], p >= t["yellow"]], ["red", "orange", "yellow"], "green")
+    return np.select(
+        [p >= t["red"], p >= t["orange"], p >= t["yellow"]], ["red", "orange", "yellow"], "green"
+    )
 
 
 def customer_value(annual_value: np.ndarray, value_tier: np.ndarray, settings: Settings) -> np.ndarray:
@@ -65,7 +67,11 @@ def score_customers(
     n = settings.churn.n_reasons
     k = len(v) if explain_top is None else min(explain_top, len(v))
     features = model.feature_names_
-    idx, top = top_reasons(tree_shap(model, v.iloc[:k]), features, n) if k else (np.zeros((0, n), int), np.zeros((0, n)))
+    idx, top = (
+        top_reasons(tree_shap(model, v.iloc[:k]), features, n)
+        if k
+        else (np.zeros((0, n), int), np.zeros((0, n)))
+    )
     values = v.iloc[:k][features].to_numpy(object)
     pad = [None] * (len(v) - k)
     for j in range(n):
@@ -76,7 +82,8 @@ def score_customers(
         out[f"reason_{j + 1}_feature"] = feat + pad
         out[f"reason_{j + 1}_value"] = [_fmt(x) for x in vals] + pad
         out[f"reason_{j + 1}_shap"] = np.concatenate([shap, np.full(len(v) - k, np.nan)])
-        out[f"reason_{j + 1}_text"] = [describe(f, x) if f else None for f, x in zip(feat, vals)] + pad
+        texts = [describe(f, x) if f else None for f, x in zip(feat, vals, strict=True)]
+        out[f"reason_{j + 1}_text"] = texts + pad
     reasons = out[[f"reason_{j + 1}_feature" for j in range(n)]].to_numpy()[:k]
     out["action"] = [action_for([f for f in row if f], settings) for row in reasons] + [
         settings.retention.default_action

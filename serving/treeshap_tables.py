@@ -103,7 +103,11 @@ class Tables:
         self.cover = np.ones((n_leaves, width), np.float64)
         for i in range(n_leaves):
             m = len(split_node[i])
-            self.split_node[i, :m], self.split_dir[i, :m], self.split_k[i, :m] = split_node[i], split_dir[i], split_k[i]
+            self.split_node[i, :m], self.split_dir[i, :m], self.split_k[i, :m] = (
+                split_node[i],
+                split_dir[i],
+                split_k[i],
+            )
             f = leaf_feat[i]
             self.leaf_feat[i, : len(f)] = f
             self.cover[i, : len(f)] = leaves["cover"][i]
@@ -168,7 +172,7 @@ def _goes_left(x, node, feat, thr, iscat, dleft, miss, cstart, clen, cats) -> bo
         if np.isnan(f) or f < 0:
             return False
         v = int(f)
-        for i in range(cstart[node], cstart[node] + clen[node]):
+        for i in range(cstart[node], cstart[node] + clen[node]):  # noqa: SIM110 (numba: a plain loop)
             if cats[i] == v:
                 return True
         return False
@@ -180,8 +184,30 @@ def _goes_left(x, node, feat, thr, iscat, dleft, miss, cstart, clen, cats) -> bo
 
 
 @numba.njit(parallel=True, cache=True)
-def shap_rows(X, t_node_start, t_leaf_start, feat, thr, iscat, dleft, miss, cstart, clen, cats,
-              d, nsplit, split_node, split_dir, split_k, leaf_feat, offset, table, n_features, expected, block):
+def shap_rows(
+    X,
+    t_node_start,
+    t_leaf_start,
+    feat,
+    thr,
+    iscat,
+    dleft,
+    miss,
+    cstart,
+    clen,
+    cats,
+    d,
+    nsplit,
+    split_node,
+    split_dir,
+    split_k,
+    leaf_feat,
+    offset,
+    table,
+    n_features,
+    expected,
+    block,
+):
     n = X.shape[0]
     out = np.zeros((n, n_features + 1))
     n_blocks = (n + block - 1) // block
@@ -200,10 +226,10 @@ def shap_rows(X, t_node_start, t_leaf_start, feat, thr, iscat, dleft, miss, csta
                     dec[node - n0] = _goes_left(x, node, feat, thr, iscat, dleft, miss, cstart, clen, cats)
                 for leaf in range(t_leaf_start[t], t_leaf_start[t + 1]):
                     k_n = d[leaf]
-                    mask = (1 << k_n) - 1
+                    cold = 0
                     for s in range(nsplit[leaf]):
-                        if dec[split_node[leaf, s] - n0] != split_dir[leaf, s]:
-                            mask &= ~(1 << split_k[leaf, s])
+                        cold |= (dec[split_node[leaf, s] - n0] ^ split_dir[leaf, s]) << split_k[leaf, s]
+                    mask = ((1 << k_n) - 1) & ~cold
                     base = offset[leaf] + mask * k_n
                     for k in range(k_n):
                         out[r, leaf_feat[leaf, k]] += table[base + k]

@@ -13,21 +13,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 from sklearn.model_selection import StratifiedKFold
 
+from needradar.config import ChurnConfig
 from needradar.errors import DataError
 from training.evaluation import classification_metrics, feature_columns
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PARAMS: dict[str, Any] = {
-    "n_estimators": 600,
-    "learning_rate": 0.03,
-    "num_leaves": 31,
-    "min_child_samples": 40,
-    "subsample": 0.8,
-    "subsample_freq": 1,
-    "colsample_bytree": 0.8,
-    "reg_lambda": 1.0,
-}
+DEFAULT_PARAMS: dict[str, Any] = dict(ChurnConfig().lightgbm)  # one source: the config's defaults
 
 
 # Small tables (a few thousand rows, e.g. IBM Telco) need shallow, strongly regularised trees.

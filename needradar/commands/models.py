@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from needradar.commands._common import console, emit_json, settings, table
 
-app = typer.Typer(help="List, promote and roll back registered models (churn and volume).", no_args_is_help=True)
+app = typer.Typer(
+    help="List, promote and roll back registered models (churn and volume).", no_args_is_help=True
+)
 
 
-class Task(str, Enum):
+class Task(StrEnum):
     churn = "churn"
     volume = "volume"
 

@@ -1,3 +1,5 @@
+import json
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -27,7 +29,15 @@ def _data(seed: int, signal: float, n: int = 800) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 3))
     churned = (signal * x[:, 0] + rng.normal(size=n) > 1.2).astype(int)
-    return pd.DataFrame({"customer_id": [f"C{i}" for i in range(n)], "a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "churned": churned})
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(n)],
+            "a": x[:, 0],
+            "b": x[:, 1],
+            "c": x[:, 2],
+            "churned": churned,
+        }
+    )
 
 
 def _register(settings, signal: float) -> int:
@@ -35,17 +45,26 @@ def _register(settings, signal: float) -> int:
     model = ChurnModel({"n_estimators": 40}).fit(train, train["churned"])
     exp = ensure_experiment(settings.tracking.churn_experiment, settings)
     if signal == 0:  # a useless challenger: trained on labels unrelated to the features
-        model = ChurnModel({"n_estimators": 40}).fit(train, np.random.default_rng(3).integers(0, 2, len(train)))
+        model = ChurnModel({"n_estimators": 40}).fit(
+            train, np.random.default_rng(3).integers(0, 2, len(train))
+        )
     with mlflow.start_run(experiment_id=exp) as run:
         metrics = model.evaluate(holdout)
         return registry.register(
-            "churn", model, settings=settings, run_id=run.info.run_id, holdout=holdout, metrics=metrics,
+            "churn",
+            model,
+            settings=settings,
+            run_id=run.info.run_id,
+            holdout=holdout,
+            metrics=metrics,
             data_window={"data_end": "2026-01-01"},
         )
 
 
 def test_missing_champion_says_what_to_run(store, settings):
-    with pytest.raises(ModelNotFoundError, match="no champion for needradar-churn; run `needradar churn train` then"):
+    with pytest.raises(
+        ModelNotFoundError, match="no champion for needradar-churn; run `needradar churn train` then"
+    ):
         registry.load("churn", settings)
 
 
@@ -84,6 +103,11 @@ def test_cli_refusal_exits_non_zero(store, settings):
     result = CliRunner().invoke(app, ["models", "promote", "churn"])
     assert result.exit_code == 1
     assert "error: promotion refused: challenger AUC" in result.stderr
+    listed = CliRunner().invoke(app, ["models", "list", "--task", "churn", "--json"])
+    assert listed.exit_code == 0
+    rows = json.loads(listed.stdout)
+    assert [r["version"] for r in rows] == sorted(r["version"] for r in rows) and "auc" in rows[0]
+    assert any(r["aliases"] == "champion" for r in rows)
 
 
 def test_fingerprint_is_stable_and_sensitive():

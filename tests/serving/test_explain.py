@@ -15,18 +15,26 @@ def _frame(n: int, seed: int) -> pd.DataFrame:
     zeros = np.where(rng.random(n) < 0.4, 0.0, rng.exponential(size=n))
     plan = rng.choice(["basic", "plus", "pro", "max"], size=n)
     logit = 1.5 * x[:, 0] - np.nan_to_num(x[:, 1]) + zeros + (plan == "basic") - 0.5
-    return pd.DataFrame({
-        "customer_id": [f"C{i}" for i in range(n)],
-        "a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "d": x[:, 3], "zeros": zeros,
-        "plan": pd.Categorical(plan),
-        "churned": (logit + rng.logistic(size=n) > 0).astype(int),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(n)],
+            "a": x[:, 0],
+            "b": x[:, 1],
+            "c": x[:, 2],
+            "d": x[:, 3],
+            "zeros": zeros,
+            "plan": pd.Categorical(plan),
+            "churned": (logit + rng.logistic(size=n) > 0).astype(int),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
 def model():
     train = _frame(1500, 1)
-    return ChurnModel({"n_estimators": 20, "num_leaves": 15}, calibration="platt").fit(train, train["churned"])
+    return ChurnModel({"n_estimators": 20, "num_leaves": 15}, calibration="platt").fit(
+        train, train["churned"]
+    )
 
 
 def test_equals_lightgbm_pred_contrib_with_missing_zeros_and_categories(model):
@@ -45,10 +53,18 @@ def test_deep_booster_and_zero_missing_type(seed):
     X = rng.normal(size=(2000, 8))
     X[rng.random(X.shape) < 0.2] = 0.0
     y = X[:, 0] * X[:, 1] + np.sin(X[:, 2]) + rng.normal(scale=0.1, size=2000)
-    params = {"num_leaves": 40, "max_depth": 8, "zero_as_missing": True, "verbose": -1, "min_child_samples": 3}
+    params = {
+        "num_leaves": 40,
+        "max_depth": 8,
+        "zero_as_missing": True,
+        "verbose": -1,
+        "min_child_samples": 3,
+    }
     booster = lgb.train(params, lgb.Dataset(X, y), num_boost_round=15)
     rows = X[:200]
-    np.testing.assert_allclose(booster_shap(booster, rows), booster.predict(rows, pred_contrib=True), atol=1e-6)
+    np.testing.assert_allclose(
+        booster_shap(booster, rows), booster.predict(rows, pred_contrib=True), atol=1e-6
+    )
 
 
 def test_falls_back_to_lightgbm_for_huge_tables(model, monkeypatch):

@@ -30,6 +30,8 @@ def test_action_follows_the_first_known_reason(settings):
 def test_channels_by_value_tier_within_the_daily_contact_limit(settings):
     assert channels_for("top", settings) == ["dedicated_agent", "messaging_app"]
     assert channels_for("reactivate", settings)[0] == "sms"  # automated channels first
-    one = settings.model_copy(update={"retention": settings.retention.model_copy(update={"max_contacts_per_day": 1})})
+    one = settings.model_copy(
+        update={"retention": settings.retention.model_copy(update={"max_contacts_per_day": 1})}
+    )
     assert channels_for("top", one) == ["dedicated_agent"]
     assert channels_for("unknown-tier", settings) == ["sms"]

@@ -12,17 +12,19 @@ def _vectors(n: int, seed: int) -> pd.DataFrame:
     trend = rng.uniform(0.3, 1.5, n)
     oldest = rng.exponential(20, n)
     logit = 1.2 * tickets - 2.5 * trend + oldest / 20 - 0.5
-    return pd.DataFrame({
-        "customer_id": [f"C{i:04d}" for i in range(n)],
-        "tickets_unresolved_30d": tickets,
-        "usage_minutes_trend_30d": trend,
-        "req_oldest_open_days": oldest,
-        "monthly_fee": rng.uniform(10, 50, n),
-        "segment": pd.Categorical(rng.choice(["consumer", "business"], n)),
-        "value_tier": pd.Categorical(rng.choice(["top", "potential", "reactivate"], n)),
-        "annual_value": rng.uniform(100, 1000, n),
-        "churned": (logit + rng.logistic(size=n) > 0).astype(int),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i:04d}" for i in range(n)],
+            "tickets_unresolved_30d": tickets,
+            "usage_minutes_trend_30d": trend,
+            "req_oldest_open_days": oldest,
+            "monthly_fee": rng.uniform(10, 50, n),
+            "segment": pd.Categorical(rng.choice(["consumer", "business"], n)),
+            "value_tier": pd.Categorical(rng.choice(["top", "potential", "reactivate"], n)),
+            "annual_value": rng.uniform(100, 1000, n),
+            "churned": (logit + rng.logistic(size=n) > 0).astype(int),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +49,17 @@ def test_sorted_list_with_tiers_and_value_at_risk(scored, model, settings):
     red = scored["churn_probability"] >= t["red"]
     assert (scored.loc[red, "risk_tier"] == "red").all()
     assert (scored.loc[scored["churn_probability"] < t["yellow"], "risk_tier"] == "green").all()
-    np.testing.assert_allclose(scored["value_at_risk"], scored["churn_probability"] * scored["customer_value"], atol=0.02)
+    np.testing.assert_allclose(
+        scored["value_at_risk"], scored["churn_probability"] * scored["customer_value"], atol=0.02
+    )
     assert {"segment", "channel_cost"} <= set(scored.columns)
 
 
 def test_customer_value_is_discounted_revenue_with_vip_floor(settings):
     v = settings.churn.value
-    annuity = (1 - (1 + v.discount_rate) ** -v.clv_years) / v.discount_rate  # closed form, end-of-year payments
+    annuity = (
+        1 - (1 + v.discount_rate) ** -v.clv_years
+    ) / v.discount_rate  # closed form, end-of-year payments
     got = customer_value(np.array([100.0, 100.0]), np.array(["potential", "top"]), settings)
     assert got[0] == pytest.approx(100 * annuity)
     assert got[1] == pytest.approx(100 * max(annuity, v.vip_loss_multiple))
@@ -67,7 +73,10 @@ def test_reasons_only_for_the_top_and_name_real_drivers(scored):
     drivers = {"tickets_unresolved_30d", "usage_minutes_trend_30d", "req_oldest_open_days"}
     assert top["reason_1_feature"].isin(drivers).mean() >= 0.8
     row = top[top["reason_1_feature"] == "tickets_unresolved_30d"].iloc[0]
-    assert row["reason_1_text"] == f"{float(row['reason_1_value']):g} unresolved tickets opened in the last 30 days"
+    assert (
+        row["reason_1_text"]
+        == f"{float(row['reason_1_value']):g} unresolved tickets opened in the last 30 days"
+    )
     assert (top["reason_1_shap"] >= top["reason_2_shap"].fillna(-1)).all()
 
 
@@ -117,20 +126,35 @@ def test_churn_score_command(store, settings, sample, sample_dir, tmp_path):
 
     as_of = sample.events.last_event_ts().normalize() - pd.Timedelta(days=60)
     vectors = build_vectors(sample.events, as_of, settings)
-    y = churn_labels(sample.events, as_of, 30).reindex(vectors["customer_id"]).fillna(False).astype(int).to_numpy()
+    y = (
+        churn_labels(sample.events, as_of, 30)
+        .reindex(vectors["customer_id"])
+        .fillna(False)
+        .astype(int)
+        .to_numpy()
+    )
     model = ChurnModel({"n_estimators": 10, "num_leaves": 7}, calibration="platt").fit(vectors, y)
     use_tracking(settings)
     with mlflow.start_run(experiment_id=ensure_experiment("needradar-churn", settings)) as run:
-        registry.register("churn", model, settings=settings, run_id=run.info.run_id, holdout=vectors.assign(churned=y),
-                          metrics={"auc": 0.7}, data_window={"data_end": f"{as_of:%Y-%m-%d}"})
+        registry.register(
+            "churn",
+            model,
+            settings=settings,
+            run_id=run.info.run_id,
+            holdout=vectors.assign(churned=y),
+            metrics={"auc": 0.7},
+            data_window={"data_end": f"{as_of:%Y-%m-%d}"},
+        )
     registry.promote("churn", settings)
 
     outside = CliRunner().invoke(app, [*args, "--as-of", "1990-01-01"])
-    assert isinstance(outside.exception, DataError) and "as-of date 1990-01-01 is outside the data" in str(outside.exception)
+    assert isinstance(outside.exception, DataError) and "as-of date 1990-01-01 is outside the data" in str(
+        outside.exception
+    )
 
     ok = CliRunner().invoke(app, [*args, "--as-of", f"{as_of:%Y-%m-%d}", "--top", "10", "--json"])
     assert ok.exit_code == 0, ok.output
     csv, parquet = pd.read_csv(out), pd.read_parquet(out.with_suffix(".parquet"))
     assert len(csv) == len(parquet) == len(vectors)
     assert parquet["reason_1_text"].notna().sum() <= 10 and parquet["reason_1_text"].iloc[0]
-    assert '"customers": %d' % len(vectors) in ok.output
+    assert f'"customers": {len(vectors)}' in ok.output
