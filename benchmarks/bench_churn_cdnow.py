@@ -26,8 +26,15 @@ from training.churn import ChurnModel
 from training.churn_pipeline import backtest
 
 CUTOFF, HORIZON = pd.Timestamp("1997-09-30"), 91
-REGULARISED = {"num_leaves": 3, "min_child_samples": 500, "learning_rate": 0.03, "n_estimators": 2000,
-               "colsample_bytree": 0.5, "reg_lambda": 10, "max_bin": 63}
+REGULARISED = {
+    "num_leaves": 3,
+    "min_child_samples": 500,
+    "learning_rate": 0.03,
+    "n_estimators": 2000,
+    "colsample_bytree": 0.5,
+    "reg_lambda": 10,
+    "max_bin": 63,
+}
 
 
 def main() -> None:
@@ -46,14 +53,29 @@ def main() -> None:
     tx = events.transactions[events.transactions["ts"] < CUTOFF + pd.Timedelta(days=1)]
     rfm = summary_data_from_transaction_data(tx, "customer_id", "ts", observation_period_end=CUTOFF, freq="D")
     bg = BetaGeoFitter(penalizer_coef=0.0).fit(rfm["frequency"], rfm["recency"], rfm["T"])
-    expected = bg.conditional_expected_number_of_purchases_up_to_time(HORIZON, rfm["frequency"], rfm["recency"], rfm["T"])
-    out["bg_nbd"] = {"auc": round(float(roc_auc_score(y, -expected.reindex(now["customer_id"]).to_numpy())), 4)}
+    expected = bg.conditional_expected_number_of_purchases_up_to_time(
+        HORIZON, rfm["frequency"], rfm["recency"], rfm["T"]
+    )
+    out["bg_nbd"] = {
+        "auc": round(float(roc_auc_score(y, -expected.reindex(now["customer_id"]).to_numpy())), 4)
+    }
 
     single = build_training_frame(events, settings, [CUTOFF - pd.Timedelta(days=HORIZON)], HORIZON)
     m = ChurnModel().fit(single, single["churned"])
     out["lightgbm_single_snapshot"] = {"auc": round(float(roc_auc_score(y, m.predict_proba(now))), 4)}
-    print(json.dumps({"dataset": "CDNOW (lifetimes CDNOW_master.txt)", "cutoff": "1997-09-30", "horizon_days": HORIZON,
-                      "customers_scored": len(now), "churn_rate": round(float(np.mean(y)), 4), "results": out}, indent=2))
+    print(
+        json.dumps(
+            {
+                "dataset": "CDNOW (lifetimes CDNOW_master.txt)",
+                "cutoff": "1997-09-30",
+                "horizon_days": HORIZON,
+                "customers_scored": len(now),
+                "churn_rate": round(float(np.mean(y)), 4),
+                "results": out,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

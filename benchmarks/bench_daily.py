@@ -23,8 +23,17 @@ def main() -> None:
         t0 = time.perf_counter()
         result = run_daily(data, as_of, Path(out), settings)
         total = time.perf_counter() - t0
-    print(json.dumps({"as_of": as_of, "ok": result.ok, "total_seconds": round(total, 1),
-                      "steps": {s["step"]: s["seconds"] for s in result.steps}}, indent=2))
+    print(
+        json.dumps(
+            {
+                "as_of": as_of,
+                "ok": result.ok,
+                "total_seconds": round(total, 1),
+                "steps": {s["step"]: s["seconds"] for s in result.steps},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

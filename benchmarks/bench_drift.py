@@ -36,9 +36,19 @@ def main() -> None:
         ref = cached_reference(settings, "bench", lambda: reference)
         result = check_drift(ref, current, settings, out_dir=Path(home) / "day2", workspace=False)
         warm = time.perf_counter() - t0
-    print(json.dumps({"current_rows": len(current), "reference_rows": len(reference), "features": current.shape[1] - 1,
-                      "cold_seconds": round(cold, 1), "warm_seconds": round(warm, 1),
-                      "share_drifted": round(result.share_drifted, 3)}, indent=2))
+    print(
+        json.dumps(
+            {
+                "current_rows": len(current),
+                "reference_rows": len(reference),
+                "features": current.shape[1] - 1,
+                "cold_seconds": round(cold, 1),
+                "warm_seconds": round(warm, 1),
+                "share_drifted": round(result.share_drifted, 3),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

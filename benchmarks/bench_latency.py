@@ -54,8 +54,13 @@ async def _load(url: str, ids: list[str], clients: int, seconds: float, batch: i
 
         await asyncio.gather(*(worker(i) for i in range(clients)))
     ms = np.array(latencies) * 1000
-    return {"requests": len(ms), "errors": errors, "throughput_rps": round(len(ms) / seconds, 1),
-            "p50_ms": round(float(np.percentile(ms, 50)), 1), "p99_ms": round(float(np.percentile(ms, 99)), 1)}
+    return {
+        "requests": len(ms),
+        "errors": errors,
+        "throughput_rps": round(len(ms) / seconds, 1),
+        "p50_ms": round(float(np.percentile(ms, 50)), 1),
+        "p99_ms": round(float(np.percentile(ms, 99)), 1),
+    }
 
 
 def main() -> None:
@@ -68,9 +73,24 @@ def main() -> None:
     ids = pd.read_parquet(day / "vectors.parquet")["customer_id"].tolist()
     port = _port()
     env = {**os.environ, "NEEDRADAR_HOME": str(home), "NEEDRADAR_API_KEY": KEY}
-    proc = subprocess.Popen([sys.executable, "-m", "bentoml", "serve", "serving.service:NeedRadar", "--host", "127.0.0.1",
-                             "--port", str(port), "--working-dir", str(ROOT)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bentoml",
+            "serve",
+            "serving.service:NeedRadar",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--working-dir",
+            str(ROOT),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(240):
@@ -85,8 +105,17 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    print(json.dumps({"clients": args.clients, "seconds": args.seconds, "one_customer": single,
-                      "batch_of_100_with_4_clients": batch}, indent=2))
+    print(
+        json.dumps(
+            {
+                "clients": args.clients,
+                "seconds": args.seconds,
+                "one_customer": single,
+                "batch_of_100_with_4_clients": batch,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

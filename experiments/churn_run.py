@@ -39,7 +39,9 @@ def _shap_summary(result: ChurnTrainResult, out: Path) -> Path:
     sample = result.holdout.sample(min(2000, len(result.holdout)), random_state=0)
     contrib = result.model.contributions(sample)[:, :-1]
     X = result.model.prepare(sample)
-    shap.summary_plot(contrib, X.apply(lambda c: c.cat.codes if c.dtype == "category" else c), show=False, max_display=15)
+    shap.summary_plot(
+        contrib, X.apply(lambda c: c.cat.codes if c.dtype == "category" else c), show=False, max_display=15
+    )
     path = out / "shap_summary.png"
     plt.savefig(path, dpi=100, bbox_inches="tight")
     plt.close("all")
@@ -67,14 +69,26 @@ def train_and_register(
 
             train, valid, _ = split_cutoffs(cutoffs, settings.churn.validation_cutoffs)
             params = tune(
-                frame, train, valid, dict(settings.churn.lightgbm), trials,
-                study_name=f"needradar-churn-{fingerprint}-h{horizon}", storage=settings.optuna_storage,
+                frame,
+                train,
+                valid,
+                dict(settings.churn.lightgbm),
+                trials,
+                study_name=f"needradar-churn-{fingerprint}-h{horizon}",
+                storage=settings.optuna_storage,
             )
         result = train_churn(events, settings, frame, cutoffs, horizon, params)
         mlflow.log_params({f"lgbm.{k}": v for k, v in result.params.items()})
-        mlflow.log_params({"horizon_days": horizon, "calibration": result.model.calibrator_.method,
-                           "n_trees": result.model.best_iteration_, "data_fingerprint": fingerprint,
-                           "training_rows": len(frame), "trials": trials or 0})
+        mlflow.log_params(
+            {
+                "horizon_days": horizon,
+                "calibration": result.model.calibrator_.method,
+                "n_trees": result.model.best_iteration_,
+                "data_fingerprint": fingerprint,
+                "training_rows": len(frame),
+                "trials": trials or 0,
+            }
+        )
         mlflow.log_params({f"window.{k}": v for k, v in result.data_window.items()})
         for model_name, row in result.comparison.iterrows():
             mlflow.log_metrics({f"{model_name}.{k}": float(v) for k, v in row.items() if np.isfinite(v)})
@@ -92,7 +106,14 @@ def train_and_register(
         example = example.astype({c: "object" for c in result.model.categorical_features_})
         signature = mlflow.models.infer_signature(example, result.model.predict_proba(example))
         version = registry.register(
-            "churn", result.model, settings=settings, run_id=run.info.run_id, holdout=result.holdout,
-            metrics=holdout_metrics, data_window=result.data_window, input_example=example, signature=signature,
+            "churn",
+            result.model,
+            settings=settings,
+            run_id=run.info.run_id,
+            holdout=result.holdout,
+            metrics=holdout_metrics,
+            data_window=result.data_window,
+            input_example=example,
+            signature=signature,
         )
     return TrainOutcome(result, run.info.run_id, version, fingerprint)

@@ -55,5 +55,7 @@ def tune(
 
     done = len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
     study.optimize(objective, n_trials=trials)
-    logger.info("study %s: %d trials (%d resumed), best AUC %.4f", study_name, done + trials, done, study.best_value)
+    logger.info(
+        "study %s: %d trials (%d resumed), best AUC %.4f", study_name, done + trials, done, study.best_value
+    )
     return {**base_params, **study.best_params}

@@ -28,6 +28,8 @@ CAUSES = ("unmet_needs", "slow_service", "price_sensitivity", "falling_usage")
 SEGMENTS = (("consumer", 0.70), ("smb", 0.22), ("enterprise", 0.08))
 REGIONS = (("tier1", 0.30), ("tier2", 0.30), ("tier3", 0.25), ("tier4", 0.15))
 PLANS = (("basic", 0.50, 9.9), ("standard", 0.35, 29.9), ("premium", 0.15, 99.0))
+# Share of each request type in the sample; a type added in config gets 0.3.
+REQ_TYPE_WEIGHTS = {"feature_suggestion": 0.4, "problem_report": 0.3, "improvement_suggestion": 0.3}
 PRODUCT_AREAS = ("billing", "mobile_app", "reporting", "integrations", "delivery_tracking")
 TICKET_PRIORITIES = (("urgent", 0.05), ("high", 0.20), ("normal", 0.60), ("suggestion", 0.15))
 REQ_PRIORITIES = (("high", 0.2), ("medium", 0.5), ("low", 0.3))
@@ -111,7 +113,9 @@ def generate_sample(
     fee_ratio = np.exp(rng.normal(0, 0.18, n))  # negotiated price vs the plan's list price
     monthly_fee = np.round(plan_fee * fee_ratio, 2)
     engagement = rng.lognormal(-1.4, 0.6, n)  # expected sessions per day
-    value = rng.lognormal(0, 1.0, n) * np.where(segment == "enterprise", 3, np.where(segment == "smb", 1.6, 1))
+    value = rng.lognormal(0, 1.0, n) * np.where(
+        segment == "enterprise", 3, np.where(segment == "smb", 1.6, 1)
+    )
     price_sens = rng.beta(2, 5, n)
     service_luck = rng.lognormal(0, 0.5, n)  # >1: this customer's tickets are answered slowly
     ticket_rate = 0.012 * rng.lognormal(0, 0.5, n) * (0.6 + 0.4 * np.sqrt(value))
@@ -141,7 +145,9 @@ def generate_sample(
     t_created = tday * 24.0 + hour + rng.random(m)  # hours since start
     load = np.where(promo[tday], 1.8, 1.0)  # promotions overload the service
     med = np.array([RESPONSE_MEDIAN_H.get(c, 3.0) for c in channel]) if m else np.zeros(0)
-    urgency = pd.Series(priority).map({"urgent": 0.15, "high": 0.4, "normal": 1.0, "suggestion": 2.0}).to_numpy()
+    urgency = (
+        pd.Series(priority).map({"urgent": 0.15, "high": 0.4, "normal": 1.0, "suggestion": 2.0}).to_numpy()
+    )
     resp_h = med * urgency * service_luck[trow] * load * rng.lognormal(0, 0.7, m)
     never_resolved = rng.random(m) < 0.05 + 0.08 * (service_luck[trow] > 1.5)
     resolve_h = resp_h + rng.lognormal(np.log(20), 0.9, m) * service_luck[trow]
@@ -155,7 +161,9 @@ def generate_sample(
     rrow = np.repeat(np.arange(n), n_req)
     k = len(rrow)
     rday = rng.integers(0, t, k)
-    rdelay = np.where(rng.random(k) < 0.30, 10_000, np.ceil(rng.lognormal(np.log(6), 0.9, k))).astype(np.int64)
+    rdelay = np.where(rng.random(k) < 0.30, 10_000, np.ceil(rng.lognormal(np.log(6), 0.9, k))).astype(
+        np.int64
+    )
     rejected = (rdelay < 10_000) & (rng.random(k) < 0.12)
 
     # 3. Daily churn hazard from lived experience.
@@ -216,9 +224,14 @@ def generate_sample(
             "customer_id": np.concatenate([ids[fee_rows], ids[brow]]),
             "ts": start
             + pd.to_timedelta(np.concatenate([fee_days, bday]), unit="D")
-            + pd.to_timedelta(np.concatenate([np.full(len(fee_days), 9.0), rng.uniform(8, 22, len(bday))]), unit="h").floor("s"),
+            + pd.to_timedelta(
+                np.concatenate([np.full(len(fee_days), 9.0), rng.uniform(8, 22, len(bday))]), unit="h"
+            ).floor("s"),
             "amount": np.round(
-                np.concatenate([monthly_fee[fee_rows], rng.lognormal(np.log(25), 0.6, len(brow)) * value[brow] ** 0.5]), 2
+                np.concatenate(
+                    [monthly_fee[fee_rows], rng.lognormal(np.log(25), 0.6, len(brow)) * value[brow] ** 0.5]
+                ),
+                2,
             ),
             "quantity": np.concatenate([np.ones(len(fee_days)), rng.integers(1, 5, len(brow)).astype(float)]),
             "promo": np.concatenate([np.zeros(len(fee_days), bool), promo[bday]]),
@@ -259,7 +272,9 @@ def generate_sample(
             "request_id": np.char.add("R", np.char.zfill(np.arange(1, k + 1).astype(str), 6)),
             "customer_id": ids[rrow],
             "ts": hours_to_ts(req_ts_h),
-            "type": _pick(rng, tuple((x, w) for x, w in zip(settings.requirements.types, (0.4, 0.3, 0.3))), k),
+            "type": _pick(
+                rng, tuple((x, REQ_TYPE_WEIGHTS.get(x, 0.3)) for x in settings.requirements.types), k
+            ),
             "product_area": _pick(rng, tuple((a, 1.0) for a in PRODUCT_AREAS), k),
             "priority": _pick(rng, REQ_PRIORITIES, k),
             "status": status,
@@ -274,8 +289,16 @@ def generate_sample(
     recent_bad = slow[frow, fday]
     recent_unmet = unmet[frow, fday]
     fb_decay = 1 - np.exp(-np.clip(fday - misfit_day[frow], 0, None) / misfit_tau[frow])
-    nps = np.clip(np.round(8.3 - 1.3 * recent_bad - 1.0 * recent_unmet - 2.5 * fb_decay + rng.normal(0, 1.5, len(frow))), 0, 10)
-    fb_csat = np.clip(np.round(4.3 - 0.5 * recent_bad - 0.3 * recent_unmet + rng.normal(0, 0.6, len(frow))), 1, 5)
+    nps = np.clip(
+        np.round(
+            8.3 - 1.3 * recent_bad - 1.0 * recent_unmet - 2.5 * fb_decay + rng.normal(0, 1.5, len(frow))
+        ),
+        0,
+        10,
+    )
+    fb_csat = np.clip(
+        np.round(4.3 - 0.5 * recent_bad - 0.3 * recent_unmet + rng.normal(0, 0.6, len(frow))), 1, 5
+    )
     feedback = pd.DataFrame(
         {
             "customer_id": ids[frow],
@@ -288,14 +311,16 @@ def generate_sample(
     customers = pd.DataFrame(
         {
             "customer_id": ids,
-            "signup_ts": (start + pd.to_timedelta(signup_day + rng.uniform(8, 20, n) / 24, unit="D")).floor("s"),
+            "signup_ts": (start + pd.to_timedelta(signup_day + rng.uniform(8, 20, n) / 24, unit="D")).floor(
+                "s"
+            ),
             "segment": segment,
             "region_tier": region,
             "plan": plan,
             "monthly_fee": monthly_fee,
-            "churn_ts": (start + pd.to_timedelta(np.where(churned, churn_day, 0), unit="D") + pd.Timedelta(hours=23)).where(
-                churned
-            ),
+            "churn_ts": (
+                start + pd.to_timedelta(np.where(churned, churn_day, 0), unit="D") + pd.Timedelta(hours=23)
+            ).where(churned),
         }
     )
     truth = pd.DataFrame(
@@ -303,7 +328,9 @@ def generate_sample(
             "customer_id": ids,
             "churned": churned,
             "churn_cause": cause,
-            "misfit_day": np.where(misfit, start + pd.to_timedelta(np.clip(misfit_day, -10_000, t), unit="D"), pd.NaT),
+            "misfit_day": np.where(
+                misfit, start + pd.to_timedelta(np.clip(misfit_day, -10_000, t), unit="D"), pd.NaT
+            ),
             "price_sensitivity": np.round(price_sens, 4),
             "fee_ratio": np.round(fee_ratio, 4),
             "service_luck": np.round(service_luck, 4),

@@ -15,7 +15,9 @@ from needradar.io import write_frame
 
 def _require(package: str) -> None:
     if find_spec(package) is None:
-        raise DataError(f"the {package!r} package is missing; install it with `pip install needradar[datasets]`")
+        raise DataError(
+            f"the {package!r} package is missing; install it with `pip install needradar[datasets]`"
+        )
 
 
 def cdnow_events() -> EventData:
@@ -24,7 +26,14 @@ def cdnow_events() -> EventData:
     import lifetimes
 
     path = Path(lifetimes.__file__).parent / "datasets" / "CDNOW_master.txt"
-    raw = pd.read_csv(path, sep=r"\s+", skiprows=1, header=None, names=["customer_id", "date", "quantity", "amount"], dtype={"customer_id": str})
+    raw = pd.read_csv(
+        path,
+        sep=r"\s+",
+        skiprows=1,
+        header=None,
+        names=["customer_id", "date", "quantity", "amount"],
+        dtype={"customer_id": str},
+    )
     tx = pd.DataFrame(
         {
             "customer_id": raw["customer_id"].astype(str),

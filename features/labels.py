@@ -23,12 +23,16 @@ def churn_labels(events: EventData, as_of: pd.Timestamp | str, horizon_days: int
     ids = active["customer_id"]
     if events.customers["churn_ts"].notna().any():
         churned = (active["churn_ts"] >= start) & (active["churn_ts"] < end)
-        return pd.Series(churned.to_numpy().astype(int), index=pd.Index(ids, name="customer_id"), name="churned")
+        return pd.Series(
+            churned.to_numpy().astype(int), index=pd.Index(ids, name="customer_id"), name="churned"
+        )
     seen: set[str] = set()
     for name, df in events.tables().items():
         if name != "customers":
             seen |= set(df.loc[(df["ts"] >= start) & (df["ts"] < end), "customer_id"])
-    return pd.Series((~ids.isin(seen)).to_numpy().astype(int), index=pd.Index(ids, name="customer_id"), name="churned")
+    return pd.Series(
+        (~ids.isin(seen)).to_numpy().astype(int), index=pd.Index(ids, name="customer_id"), name="churned"
+    )
 
 
 def default_cutoffs(

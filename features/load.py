@@ -43,7 +43,9 @@ def read_raw_tables(path: str | Path) -> dict[str, pd.DataFrame]:
                     tables[name] = pd.read_parquet(f)
                 break
     if not tables:
-        raise DataError(f"{path}: no table files found; expected customers.csv (or .parquet) and event tables")
+        raise DataError(
+            f"{path}: no table files found; expected customers.csv (or .parquet) and event tables"
+        )
     return tables
 
 
@@ -99,6 +101,8 @@ def load_event_data(
                     "run `needradar data validate` to see them all, or load with a quarantine folder"
                 )
             _quarantine(raw[name], bad, report, name, Path(quarantine_dir))
-            logger.warning("quarantined %d of %d rows of %s into %s", len(bad), len(typed), name, quarantine_dir)
+            logger.warning(
+                "quarantined %d of %d rows of %s into %s", len(bad), len(typed), name, quarantine_dir
+            )
         clean[name] = typed.drop(index=bad).reset_index(drop=True) if bad else typed
     return EventData(**clean)

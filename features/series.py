@@ -28,7 +28,10 @@ def _counts(df: pd.DataFrame, family: str, a: str, b: str, freq: str, start, end
 
 
 def build_volume_series(
-    events: EventData, freq: str = "D", end: pd.Timestamp | str | None = None, families: tuple[str, ...] = ("tickets", "requirements")
+    events: EventData,
+    freq: str = "D",
+    end: pd.Timestamp | str | None = None,
+    families: tuple[str, ...] = ("tickets", "requirements"),
 ) -> pd.DataFrame:
     """Long frame (family, series_id, ds, y), zero-filled from the first event to `end`.
 

@@ -48,7 +48,9 @@ class ValidationReport:
         return [p for p in self.problems if p.row is None]
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([p.__dict__ for p in self.problems], columns=["table", "row", "column", "message"])
+        return pd.DataFrame(
+            [p.__dict__ for p in self.problems], columns=["table", "row", "column", "message"]
+        )
 
 
 def _coerce(series: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
@@ -137,30 +139,43 @@ def _cross_problems(typed: dict[str, pd.DataFrame], as_of: pd.Timestamp | None) 
         if name != "customers" and "customers" in typed:
             unknown = df["customer_id"].notna() & ~df["customer_id"].isin(known)
             for i in unknown[unknown].index:
-                problems.append(Problem(name, i + 1, "customer_id", f"unknown customer id {df.at[i, 'customer_id']!r}"))
+                problems.append(
+                    Problem(name, i + 1, "customer_id", f"unknown customer id {df.at[i, 'customer_id']!r}")
+                )
         if as_of is not None:
             day_end = as_of.normalize() + pd.Timedelta(days=1)  # the as-of day counts whole
             for col in spec.ts_columns:
                 late = df[col] >= day_end
                 for i in late[late].index:
-                    problems.append(Problem(name, i + 1, col, f"{df.at[i, col]} is after the as-of date {as_of:%Y-%m-%d}"))
+                    problems.append(
+                        Problem(name, i + 1, col, f"{df.at[i, col]} is after the as-of date {as_of:%Y-%m-%d}")
+                    )
         for later in ("first_response_ts", "resolved_ts", "reopened_ts", "churn_ts"):
             base = "signup_ts" if later == "churn_ts" else "ts"
             if later in spec.column_names and base in df.columns:
                 before = df[later] < df[base]
                 for i in before[before].index:
-                    problems.append(Problem(name, i + 1, later, f"{df.at[i, later]} is before {base} {df.at[i, base]}"))
+                    problems.append(
+                        Problem(name, i + 1, later, f"{df.at[i, later]} is before {base} {df.at[i, base]}")
+                    )
         if name == "requirements":
             done = df["status"].isin(["resolved", "rejected"])
             mismatch = done != df["resolved_ts"].notna()
             for i in mismatch[mismatch & df["status"].notna()].index:
                 problems.append(
-                    Problem(name, i + 1, "resolved_ts", f"status {df.at[i, 'status']!r} does not match resolved_ts")
+                    Problem(
+                        name,
+                        i + 1,
+                        "resolved_ts",
+                        f"status {df.at[i, 'status']!r} does not match resolved_ts",
+                    )
                 )
     return problems
 
 
-def validate_tables(raw: dict[str, pd.DataFrame], as_of: pd.Timestamp | str | None = None) -> ValidationReport:
+def validate_tables(
+    raw: dict[str, pd.DataFrame], as_of: pd.Timestamp | str | None = None
+) -> ValidationReport:
     """Validate every table present; table-level problems name the table and column."""
     as_of = pd.Timestamp(as_of) if as_of is not None else None
     report = ValidationReport()
@@ -169,7 +184,12 @@ def validate_tables(raw: dict[str, pd.DataFrame], as_of: pd.Timestamp | str | No
         report.problems.append(Problem("customers", None, None, "table is missing (it is required)"))
     if not set(raw) & set(EVENT_TABLES):
         report.problems.append(
-            Problem("(data)", None, None, f"no event table found; expected at least one of {', '.join(EVENT_TABLES)}")
+            Problem(
+                "(data)",
+                None,
+                None,
+                f"no event table found; expected at least one of {', '.join(EVENT_TABLES)}",
+            )
         )
     for name in unknown:
         raw = {k: v for k, v in raw.items() if k != name}

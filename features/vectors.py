@@ -107,7 +107,9 @@ def _tickets(ev: Events, cutoff: pd.Timestamp, settings: Settings) -> dict[str, 
     out["resolution_hours_mean_90d"] = ev.mean(res_h, m90)
     resolved_180 = m180 & known["resolved_ts"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["ticket_reopen_rate_180d"] = ev.count(resolved_180 & known["reopened_ts"]) / ev.count(resolved_180)
+        out["ticket_reopen_rate_180d"] = ev.count(resolved_180 & known["reopened_ts"]) / ev.count(
+            resolved_180
+        )
     csat = np.where(known["resolved_ts"], df["csat"].to_numpy(float), np.nan)
     order = df["resolved_ts"].to_numpy().astype("int64")
     out["csat_last"] = ev.last(csat, order)
@@ -185,7 +187,9 @@ def build_vectors(
         if col in cust:
             out[col] = cust[col]
     if "plan" in cust:
-        out["monthly_fee_vs_plan"] = cust["monthly_fee"] / cust.groupby("plan")["monthly_fee"].transform("median")
+        out["monthly_fee_vs_plan"] = cust["monthly_fee"] / cust.groupby("plan")["monthly_fee"].transform(
+            "median"
+        )
     for col in cust.columns:  # extra columns may become features
         if col not in out and col not in SKIP_EXTRA and pd.api.types.is_numeric_dtype(cust[col]):
             out[col] = cust[col].to_numpy()
@@ -219,7 +223,9 @@ def build_vectors(
         rules = settings.churn.rules
         avg = frame["usage_sessions_90d"].mean() if usage_average is None else usage_average
         quiet = ~(frame.get("days_since_last_interaction", pd.Series(np.nan)) <= rules.no_interaction_days)
-        frame["usage_low_flag"] = ((frame["usage_sessions_90d"] < rules.low_usage_ratio * avg) & quiet).astype(float)
+        frame["usage_low_flag"] = (
+            (frame["usage_sessions_90d"] < rules.low_usage_ratio * avg) & quiet
+        ).astype(float)
     if "rfm_recency_days" in frame:
         recency = frame["rfm_recency_days"].fillna(10_000)
         r = (-recency).rank(pct=True)

@@ -92,7 +92,14 @@ def emit(alerts: list[Alert], day_dir: Path, settings: Settings) -> list[Alert]:
             seen.add(a.id)
             new.append(a)
     for a in new:
-        logger.log(LOG_LEVEL[a.level], "[%s] %s: %s (respond by %s)", a.level.upper(), a.subject, a.message, a.respond_by)
+        logger.log(
+            LOG_LEVEL[a.level],
+            "[%s] %s: %s (respond by %s)",
+            a.level.upper(),
+            a.subject,
+            a.message,
+            a.respond_by,
+        )
     if new:
         write_text(path, "".join(a.model_dump_json() + "\n" for a in known + new))
         if settings.alerts.webhook_url:
@@ -107,7 +114,9 @@ def post_webhook(url: str, alerts: list[Alert], timeout: float = 5.0) -> bool:
     import httpx
 
     try:
-        r = httpx.post(url, json={"alerts": [json.loads(a.model_dump_json()) for a in alerts]}, timeout=timeout)
+        r = httpx.post(
+            url, json={"alerts": [json.loads(a.model_dump_json()) for a in alerts]}, timeout=timeout
+        )
         r.raise_for_status()
         return True
     except httpx.HTTPError as e:

@@ -18,11 +18,16 @@ from training.forecasting.metrics import coverage
 logger = logging.getLogger(__name__)
 
 
-def realised_churn_quality(scored: pd.DataFrame, events: EventData, list_day, horizon_days: int) -> dict[str, float]:
+def realised_churn_quality(
+    scored: pd.DataFrame, events: EventData, list_day, horizon_days: int
+) -> dict[str, float]:
     """AUC, lift, Brier and calibration of a list scored on `list_day`, against what happened."""
     y = churn_labels(events, list_day, horizon_days).reindex(scored["customer_id"]).fillna(0).to_numpy()
     p = scored["churn_probability"].to_numpy()
-    return classification_metrics(y, p) | {"mean_predicted": float(p.mean()), "observed_rate": float(y.mean())}
+    return classification_metrics(y, p) | {
+        "mean_predicted": float(p.mean()),
+        "observed_rate": float(y.mean()),
+    }
 
 
 def realised_forecast_quality(forecast: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFrame:
@@ -30,8 +35,14 @@ def realised_forecast_quality(forecast: pd.DataFrame, actuals: pd.DataFrame) -> 
     m = forecast.merge(actuals, on=["series_id", "ds"])
     rows = []
     for sid, g in m.groupby("series_id"):
-        rows.append({"series_id": sid, "mae": float((g["y"] - g["yhat"]).abs().mean()),
-                     "coverage": coverage(g["y"], g["yhat_lower"], g["yhat_upper"]), "days": len(g)})
+        rows.append(
+            {
+                "series_id": sid,
+                "mae": float((g["y"] - g["yhat"]).abs().mean()),
+                "coverage": coverage(g["y"], g["yhat_lower"], g["yhat_upper"]),
+                "days": len(g),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -40,7 +51,10 @@ def matured_lists(out_root: Path, as_of, horizon_days: int) -> list[tuple[pd.Tim
     found = []
     for day_dir in sorted(Path(out_root).glob("????-??-??")):
         day = pd.Timestamp(day_dir.name)
-        if day + pd.Timedelta(days=horizon_days) <= pd.Timestamp(as_of) and (day_dir / "at_risk.parquet").exists():
+        if (
+            day + pd.Timedelta(days=horizon_days) <= pd.Timestamp(as_of)
+            and (day_dir / "at_risk.parquet").exists()
+        ):
             found.append((day, day_dir / "at_risk.parquet"))
     return found
 
@@ -53,10 +67,16 @@ def decay_alerts(
         return []
     return [
         make_alert(
-            "decay", "orange", "churn model", as_of,
+            "decay",
+            "orange",
+            "churn model",
+            as_of,
             f"the list of {pd.Timestamp(list_day):%Y-%m-%d} reached AUC {realised['auc']:.3f}, "
             f"{drop:.3f} below the training figure {training_auc:.3f}; retrain with `needradar churn train`",
-            settings, actual=realised["auc"], expected=training_auc, rule=f"auc:{pd.Timestamp(list_day):%Y-%m-%d}",
+            settings,
+            actual=realised["auc"],
+            expected=training_auc,
+            rule=f"auc:{pd.Timestamp(list_day):%Y-%m-%d}",
             evidence=realised,
         )
     ]
@@ -67,10 +87,16 @@ def coverage_alerts(quality: pd.DataFrame, nominal: float, as_of, settings: Sett
     low = quality[quality["coverage"] < nominal - settings.monitoring.coverage_tolerance]
     return [
         make_alert(
-            "decay", "yellow", row.series_id, as_of,
+            "decay",
+            "yellow",
+            row.series_id,
+            as_of,
             f"{row.series_id}: intervals covered {row.coverage:.0%} of actuals over {row.days} days "
             f"(nominal {nominal:.0%}); retrain with `needradar forecast train`",
-            settings, actual=row.coverage, expected=nominal, rule="coverage",
+            settings,
+            actual=row.coverage,
+            expected=nominal,
+            rule="coverage",
         )
         for row in low.itertuples()
     ]

@@ -50,7 +50,9 @@ def cached_reference(settings: Settings, model_version: int | str, build) -> pd.
 
 
 def sample_rows(df: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
-    return df.sample(n, random_state=seed).reset_index(drop=True) if len(df) > n else df.reset_index(drop=True)
+    return (
+        df.sample(n, random_state=seed).reset_index(drop=True) if len(df) > n else df.reset_index(drop=True)
+    )
 
 
 def _drifted(method: str, threshold: float, value: float) -> bool:
@@ -70,7 +72,11 @@ def check_drift(
     from evidently.presets import DataDriftPreset
 
     skip = ("customer_id", "cutoff", "churned", *TIME_TRENDING)
-    cols = [c for c in (columns or reference.columns) if c in current.columns and c in reference.columns and c not in skip]
+    cols = [
+        c
+        for c in (columns or reference.columns)
+        if c in current.columns and c in reference.columns and c not in skip
+    ]
     ref = sample_rows(reference[cols], SAMPLE_ROWS)
     cur = sample_rows(current[cols], SAMPLE_ROWS)
     for c in cols:  # Evidently wants plain types
@@ -82,8 +88,15 @@ def check_drift(
         cfg = m["config"]
         if cfg.get("type", "").endswith("ValueDrift"):
             value = float(m["value"])
-            rows.append({"column": cfg["column"], "method": cfg["method"], "threshold": cfg["threshold"],
-                         "value": value, "drifted": _drifted(cfg["method"], cfg["threshold"], value)})
+            rows.append(
+                {
+                    "column": cfg["column"],
+                    "method": cfg["method"],
+                    "threshold": cfg["threshold"],
+                    "value": value,
+                    "drifted": _drifted(cfg["method"], cfg["threshold"], value),
+                }
+            )
     per = pd.DataFrame(rows, columns=["column", "method", "threshold", "value", "drifted"])
     features = per[per["column"] != PREDICTION]
     drifted = features.loc[features["drifted"], "column"].tolist()
@@ -98,8 +111,12 @@ def check_drift(
         out_dir = Path(out_dir)
         with atomic_path(out_dir / "drift.html") as tmp:
             snapshot.save_html(str(tmp))
-        summary = {"share_drifted": result.share_drifted, "drifted_features": drifted,
-                   "prediction_drift": result.prediction_drift, "per_feature": per.to_dict("records")}
+        summary = {
+            "share_drifted": result.share_drifted,
+            "drifted_features": drifted,
+            "prediction_drift": result.prediction_drift,
+            "per_feature": per.to_dict("records"),
+        }
         write_json(out_dir / "drift.json", summary)
         result.files = {"html": str(out_dir / "drift.html"), "json": str(out_dir / "drift.json")}
         if workspace:
@@ -125,21 +142,37 @@ def drift_alerts(result: DriftResult, as_of, settings: Settings) -> list[Alert]:
     if result.share_drifted > threshold:
         alerts.append(
             make_alert(
-                "drift", "red" if result.share_drifted >= 2 * threshold else "orange", "churn features", as_of,
+                "drift",
+                "red" if result.share_drifted >= 2 * threshold else "orange",
+                "churn features",
+                as_of,
                 f"{result.share_drifted:.0%} of features drifted (threshold {threshold:.0%}): "
                 f"{', '.join(result.drifted_features[:5])}; retrain with `needradar churn train`",
-                settings, actual=result.share_drifted, expected=threshold, rule="feature_share",
+                settings,
+                actual=result.share_drifted,
+                expected=threshold,
+                rule="feature_share",
                 evidence={"drifted_features": result.drifted_features},
             )
         )
     if result.prediction_drift:
         alerts.append(
             make_alert(
-                "drift", "orange", "churn predictions", as_of,
+                "drift",
+                "orange",
+                "churn predictions",
+                as_of,
                 "the distribution of churn probabilities drifted from the training reference; "
                 "check the data and retrain with `needradar churn train`",
-                settings, rule="prediction",
-                evidence={"test": json.loads(result.per_feature[result.per_feature["column"] == PREDICTION].to_json(orient="records"))[0]},
+                settings,
+                rule="prediction",
+                evidence={
+                    "test": json.loads(
+                        result.per_feature[result.per_feature["column"] == PREDICTION].to_json(
+                            orient="records"
+                        )
+                    )[0]
+                },
             )
         )
     return alerts

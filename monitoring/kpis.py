@@ -39,7 +39,10 @@ def _ticket_kpis(t: pd.DataFrame, cutoff: pd.Timestamp, settings: Settings) -> d
         out["first_response_rate"] = (float(ok[old].mean()), int(old.sum()))
     resolved = t["resolved_ts"] < cutoff
     if resolved.any():
-        out["resolution_days"] = (float(_busdays(t.loc[resolved, "ts"], t.loc[resolved, "resolved_ts"]).mean()), int(resolved.sum()))
+        out["resolution_days"] = (
+            float(_busdays(t.loc[resolved, "ts"], t.loc[resolved, "resolved_ts"]).mean()),
+            int(resolved.sum()),
+        )
         reopened = t["reopened_ts"] < cutoff
         out["reopen_rate"] = (float(reopened[resolved].mean()), int(resolved.sum()))
         csat = t.loc[resolved, "csat"].dropna()
@@ -61,12 +64,18 @@ def _recurrence(tickets: pd.DataFrame, start: pd.Timestamp, cutoff: pd.Timestamp
     if done.empty:
         return None
     later = tickets[tickets["ts"] < cutoff][["customer_id", "category", "ts"]]
-    pairs = done[["ticket_id", "customer_id", "category", "resolved_ts"]].merge(later, on=["customer_id", "category"])
-    back = pairs[(pairs["ts"] > pairs["resolved_ts"]) & (pairs["ts"] <= pairs["resolved_ts"] + pd.Timedelta(days=30))]
+    pairs = done[["ticket_id", "customer_id", "category", "resolved_ts"]].merge(
+        later, on=["customer_id", "category"]
+    )
+    back = pairs[
+        (pairs["ts"] > pairs["resolved_ts"]) & (pairs["ts"] <= pairs["resolved_ts"] + pd.Timedelta(days=30))
+    ]
     return float(done["ticket_id"].isin(back["ticket_id"]).mean()), len(done)
 
 
-def compute_kpis(events: EventData, as_of, settings: Settings, window_days: int | None = None) -> pd.DataFrame:
+def compute_kpis(
+    events: EventData, as_of, settings: Settings, window_days: int | None = None
+) -> pd.DataFrame:
     """KPI table: kpi, scope, value, target, direction (min/max), met, n."""
     cutoff = cutoff_of(as_of)
     start = cutoff - pd.Timedelta(days=window_days or settings.kpis.window_days)
@@ -77,7 +86,10 @@ def compute_kpis(events: EventData, as_of, settings: Settings, window_days: int 
         "recurrence_rate": (k.recurrence_rate_target, "max"),
         "nps": (k.nps_target, "min"),
         **{f"sla_{p}": (k.first_response_rate_target, "min") for p in settings.tickets.first_response_hours},
-        **{f"req_sla_{p}": (k.first_response_rate_target, "min") for p in settings.requirements.resolution_target_days},
+        **{
+            f"req_sla_{p}": (k.first_response_rate_target, "min")
+            for p in settings.requirements.resolution_target_days
+        },
     }
     rows = []
 
@@ -85,8 +97,17 @@ def compute_kpis(events: EventData, as_of, settings: Settings, window_days: int 
         for name, (value, n) in values.items():
             target, direction = targets.get(name, (None, None))
             met = None if target is None else (value >= target if direction == "min" else value <= target)
-            rows.append({"kpi": name, "scope": scope, "value": round(value, 4), "target": target,
-                         "direction": direction, "met": met, "n": n})
+            rows.append(
+                {
+                    "kpi": name,
+                    "scope": scope,
+                    "value": round(value, 4),
+                    "target": target,
+                    "direction": direction,
+                    "met": met,
+                    "n": n,
+                }
+            )
 
     t = events.tickets
     if t is not None:
@@ -127,9 +148,16 @@ def kpi_alerts(kpis: pd.DataFrame, as_of, settings: Settings, min_n: int = 20) -
         level = "orange" if gap > 0.10 else "yellow"
         alerts.append(
             make_alert(
-                "kpi", level, f"{row.kpi} ({row.scope})", as_of,
-                f"{row.kpi} for {row.scope} is {row.value:g}, target {'>=' if row.direction == 'min' else '<='} {row.target:g}",
-                settings, actual=row.value, expected=row.target, evidence={"n": int(row.n), "relative_gap": round(gap, 3)},
+                "kpi",
+                level,
+                f"{row.kpi} ({row.scope})",
+                as_of,
+                f"{row.kpi} for {row.scope} is {row.value:g}, "
+                f"target {'>=' if row.direction == 'min' else '<='} {row.target:g}",
+                settings,
+                actual=row.value,
+                expected=row.target,
+                evidence={"n": int(row.n), "relative_gap": round(gap, 3)},
                 rule=row.kpi,
             )
         )

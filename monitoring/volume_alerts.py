@@ -57,12 +57,22 @@ def volume_alerts(
             level, rule = "yellow", "above_interval"
         alerts.append(
             make_alert(
-                "volume", level, sid, day,
+                "volume",
+                level,
+                sid,
+                day,
                 f"{sid}: {y:.0f} on {day:%Y-%m-%d} vs {f['yhat']:.0f} expected "
                 f"(interval up to {f['yhat_upper']:.0f}, 12-week weekday baseline {base:.0f})",
-                settings, actual=y, expected=float(f["yhat"]), rule=rule,
-                evidence={"yhat_upper": round(float(f["yhat_upper"]), 2), "baseline": round(base, 2),
-                          "baseline_ratio": round(ratio, 3), "yoy_ratio": None if not np.isfinite(yoy) else round(yoy, 3)},
+                settings,
+                actual=y,
+                expected=float(f["yhat"]),
+                rule=rule,
+                evidence={
+                    "yhat_upper": round(float(f["yhat_upper"]), 2),
+                    "baseline": round(base, 2),
+                    "baseline_ratio": round(ratio, 3),
+                    "yoy_ratio": None if not np.isfinite(yoy) else round(yoy, 3),
+                },
             )
         )
     return alerts

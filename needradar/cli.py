@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from needradar.commands import churn, data, daily, demo, features, forecast, models, monitor, serve
+from needradar.commands import churn, daily, data, demo, features, forecast, models, monitor, serve
 from needradar.errors import NeedradarError
 
 app = typer.Typer(

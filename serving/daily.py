@@ -43,23 +43,42 @@ class _Runner:
     def step(self, name: str, fn: Callable[[], Any], needs: tuple[str, ...] = ()) -> None:
         missing = [n for n in needs if n not in self.state]
         if missing:
-            self.result.steps.append({"step": name, "status": "skipped", "seconds": 0.0,
-                                      "error": f"needs {', '.join(missing)}, which failed or was skipped"})
+            self.result.steps.append(
+                {
+                    "step": name,
+                    "status": "skipped",
+                    "seconds": 0.0,
+                    "error": f"needs {', '.join(missing)}, which failed or was skipped",
+                }
+            )
             return
         if self.on_step:
             self.on_step(name)
         t0 = time.perf_counter()
         try:
             self.state[name] = fn()
-            self.result.steps.append({"step": name, "status": "ok", "seconds": round(time.perf_counter() - t0, 3)})
+            self.result.steps.append(
+                {"step": name, "status": "ok", "seconds": round(time.perf_counter() - t0, 3)}
+            )
         except Exception as e:  # a failing step must not take the others down
             logger.error("daily step %s failed: %s", name, e)
-            self.result.steps.append({"step": name, "status": "failed", "seconds": round(time.perf_counter() - t0, 3),
-                                      "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(limit=5)})
+            self.result.steps.append(
+                {
+                    "step": name,
+                    "status": "failed",
+                    "seconds": round(time.perf_counter() - t0, 3),
+                    "error": f"{type(e).__name__}: {e}",
+                    "traceback": traceback.format_exc(limit=5),
+                }
+            )
 
 
 def run_daily(
-    data_dir: Path, as_of: str, out_dir: Path, settings: Settings, on_step: Callable[[str], None] | None = None
+    data_dir: Path,
+    as_of: str,
+    out_dir: Path,
+    settings: Settings,
+    on_step: Callable[[str], None] | None = None,
 ) -> DailyResult:
     from experiments import registry
     from features.load import load_event_data
@@ -145,9 +164,15 @@ def run_daily(
         champion, _ = s["score"]
         realised = []
         for list_day, path in decay.matured_lists(Path(out_dir), day, settings.churn.horizon_days):
-            quality = decay.realised_churn_quality(pd.read_parquet(path), s["load"], list_day, settings.churn.horizon_days)
+            quality = decay.realised_churn_quality(
+                pd.read_parquet(path), s["load"], list_day, settings.churn.horizon_days
+            )
             decay.log_decay(quality, list_day, settings)
-            alerts.extend(decay.decay_alerts(quality, champion.metrics.get("auc", float("nan")), day, list_day, settings))
+            alerts.extend(
+                decay.decay_alerts(
+                    quality, champion.metrics.get("auc", float("nan")), day, list_day, settings
+                )
+            )
             realised.append({"list_day": f"{list_day:%Y-%m-%d}", **quality})
         if realised:
             out("decay.csv", pd.DataFrame(realised))
@@ -168,7 +193,15 @@ def run_daily(
     run.step("alerts", emit_alerts)
     result.alerts = s.get("alerts", [])
     result.outputs["alerts.jsonl"] = str(day_dir / "alerts.jsonl")
-    write_json(day_dir / "run_log.json", {"as_of": result.as_of, "data": str(data_dir), "ok": result.ok,
-                                          "steps": result.steps, "outputs": result.outputs})
+    write_json(
+        day_dir / "run_log.json",
+        {
+            "as_of": result.as_of,
+            "data": str(data_dir),
+            "ok": result.ok,
+            "steps": result.steps,
+            "outputs": result.outputs,
+        },
+    )
     result.outputs["run_log.json"] = str(day_dir / "run_log.json")
     return result

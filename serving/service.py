@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import bentoml
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 logger = logging.getLogger("needradar.service")
 OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/metrics", "/docs", "/docs.json", "/static_content")
@@ -39,9 +39,16 @@ class AuthMiddleware:
         token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
         if self.key and hmac.compare_digest(token, self.key):
             return await self.app(scope, receive, send)
-        body = json.dumps({"error": "missing or wrong API key; send Authorization: Bearer <NEEDRADAR_API_KEY>"}).encode()
-        await send({"type": "http.response.start", "status": 401,
-                    "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
+        body = json.dumps(
+            {"error": "missing or wrong API key; send Authorization: Bearer <NEEDRADAR_API_KEY>"}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -69,8 +76,17 @@ def _model_info(state) -> dict:
     out = {}
     for task in ("churn", "volume"):
         m = getattr(state, task)
-        out[task] = None if m is None else {"name": m.name, "version": m.version, "alias": m.alias,
-                                            "metrics": m.metrics, "data_window": m.data_window}
+        out[task] = (
+            None
+            if m is None
+            else {
+                "name": m.name,
+                "version": m.version,
+                "alias": m.alias,
+                "metrics": m.metrics,
+                "data_window": m.data_window,
+            }
+        )
     return _clean({"models": out, "days": sorted(state.days)})
 
 
@@ -89,7 +105,9 @@ class NeedRadar:
     def score(
         self,
         ctx: bentoml.Context,
-        customer_ids: list[str] | None = Field(None, description="Score these customers' latest stored vectors."),
+        customer_ids: list[str] | None = Field(
+            None, description="Score these customers' latest stored vectors."
+        ),
         rows: list[dict[str, Value]] | None = Field(None, description="Or score these behaviour vectors."),
     ) -> dict:
         """Churn probability, risk tier, value tier, value at risk and top reasons per customer."""
@@ -101,20 +119,31 @@ class NeedRadar:
             return _error(ctx, 422, "customer_ids", "send exactly one of customer_ids or rows")
         items = customer_ids if customer_ids is not None else rows
         if not items:
-            return _error(ctx, 422, "customer_ids" if customer_ids is not None else "rows", "must not be empty")
+            return _error(
+                ctx, 422, "customer_ids" if customer_ids is not None else "rows", "must not be empty"
+            )
         if len(items) > self.settings.serving.max_batch:
-            return _error(ctx, 413, "customer_ids" if customer_ids is not None else "rows",
-                          f"{len(items)} items exceed the batch limit of {self.settings.serving.max_batch}")
+            return _error(
+                ctx,
+                413,
+                "customer_ids" if customer_ids is not None else "rows",
+                f"{len(items)} items exceed the batch limit of {self.settings.serving.max_batch}",
+            )
         if state.churn is None:
-            return _error(ctx, 503, None, "no champion churn model; run `needradar churn train` and promote it")
+            return _error(
+                ctx, 503, None, "no champion churn model; run `needradar churn train` and promote it"
+            )
         errors: dict[int, dict] = {}
         if customer_ids is not None:
             if state.latest is None:
                 return _error(ctx, 503, None, "no stored vectors; run `needradar daily` first")
             vectors = state.latest.vectors
             known = [c for c in customer_ids if c in vectors.index]
-            errors = {i: {"customer_id": c, "error": f"unknown customer id {c!r}"}
-                      for i, c in enumerate(customer_ids) if c not in vectors.index}
+            errors = {
+                i: {"customer_id": c, "error": f"unknown customer id {c!r}"}
+                for i, c in enumerate(customer_ids)
+                if c not in vectors.index
+            }
             frame = vectors.loc[known].reset_index(drop=True)
         else:
             frame = pd.DataFrame(rows)
@@ -122,13 +151,21 @@ class NeedRadar:
                 frame["customer_id"] = [f"row-{i}" for i in range(len(frame))]
             frame["customer_id"] = frame["customer_id"].astype(str)
         try:
-            scored = score_customers(state.churn.model, frame, self.settings) if len(frame) else pd.DataFrame()
+            scored = (
+                score_customers(state.churn.model, frame, self.settings) if len(frame) else pd.DataFrame()
+            )
         except NeedradarError as e:
             return _error(ctx, 422, "rows", str(e))
         by_id = {r["customer_id"]: r for r in scored.to_dict("records")} if len(scored) else {}
         ids = customer_ids if customer_ids is not None else list(frame["customer_id"])
         results = [errors.get(i) or by_id[c] for i, c in enumerate(ids)]
-        return _clean({"model_version": state.churn.version, "as_of": getattr(state.latest, "day", None), "results": results})
+        return _clean(
+            {
+                "model_version": state.churn.version,
+                "as_of": getattr(state.latest, "day", None),
+                "results": results,
+            }
+        )
 
     @bentoml.api(route="/at_risk")
     def at_risk(
@@ -149,18 +186,31 @@ class NeedRadar:
             return _error(ctx, 503, None, "no daily outputs yet; run `needradar daily` first")
         day = as_of or max(state.days)
         if day not in state.days:
-            return _error(ctx, 404, "as_of", f"no at-risk list for {day}; available: {', '.join(sorted(state.days))}")
+            return _error(
+                ctx, 404, "as_of", f"no at-risk list for {day}; available: {', '.join(sorted(state.days))}"
+            )
         df = state.days[day].at_risk
         if top:
             df = df.head(top)
-        for col, allowed in (("risk_tier", risk_tiers), ("value_tier", value_tiers), ("segment", segments),
-                             ("region_tier", regions)):
+        for col, allowed in (
+            ("risk_tier", risk_tiers),
+            ("value_tier", value_tiers),
+            ("segment", segments),
+            ("region_tier", regions),
+        ):
             if allowed is not None and col in df:
                 df = df[df[col].isin(allowed)]
         total = len(df)
         part = df.iloc[(page - 1) * page_size : page * page_size]
-        return _clean({"as_of": day, "total": total, "page": page, "pages": math.ceil(total / page_size),
-                       "items": part.to_dict("records")})
+        return _clean(
+            {
+                "as_of": day,
+                "total": total,
+                "page": page,
+                "pages": math.ceil(total / page_size),
+                "items": part.to_dict("records"),
+            }
+        )
 
     @bentoml.api(route="/forecast")
     def forecast(
@@ -174,7 +224,9 @@ class NeedRadar:
 
         state = self.state
         if state.volume is None:
-            return _error(ctx, 503, None, "no champion volume model; run `needradar forecast train` and promote it")
+            return _error(
+                ctx, 503, None, "no champion volume model; run `needradar forecast train` and promote it"
+            )
         limit = min(self.settings.serving.max_horizon_days, state.volume.model.horizon)
         if not 1 <= horizon <= limit:
             return _error(ctx, 422, "horizon", f"horizon must be between 1 and {limit} days, got {horizon}")
@@ -183,20 +235,34 @@ class NeedRadar:
             return _error(ctx, 404, "series", f"unknown series {', '.join(unknown[:5])}")
         latest = state.latest
         try:
-            if latest is not None and latest.forecast is not None and set(series) <= set(latest.forecast["series_id"]):
-                fc = latest.forecast[latest.forecast["series_id"].isin(series)].groupby("series_id").head(horizon)
+            if (
+                latest is not None
+                and latest.forecast is not None
+                and set(series) <= set(latest.forecast["series_id"])
+            ):
+                fc = (
+                    latest.forecast[latest.forecast["series_id"].isin(series)]
+                    .groupby("series_id")
+                    .head(horizon)
+                )
             else:
                 fc = state.volume.model.predict(series, horizon)
         except NeedradarError as e:
             return _error(ctx, 422, "series", str(e))
-        alerts = [a for a in (latest.alerts if latest else []) if a["kind"] == "volume" and a["subject"] in series]
+        alerts = [
+            a for a in (latest.alerts if latest else []) if a["kind"] == "volume" and a["subject"] in series
+        ]
         staffing = latest.staffing if latest is not None else None
-        return _clean({
-            "model_version": state.volume.version,
-            "forecast": fc.assign(ds=fc["ds"].dt.strftime("%Y-%m-%d")).to_dict("records"),
-            "alerts": alerts,
-            "staffing": [] if staffing is None else staffing.assign(ds=staffing["ds"].astype(str)).to_dict("records"),
-        })
+        return _clean(
+            {
+                "model_version": state.volume.version,
+                "forecast": fc.assign(ds=fc["ds"].dt.strftime("%Y-%m-%d")).to_dict("records"),
+                "alerts": alerts,
+                "staffing": []
+                if staffing is None
+                else staffing.assign(ds=staffing["ds"].astype(str)).to_dict("records"),
+            }
+        )
 
     @bentoml.api(route="/model_info")
     def model_info(self) -> dict:

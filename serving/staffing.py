@@ -63,7 +63,11 @@ def hourly_from_daily(daily_forecast: pd.DataFrame, profile: pd.DataFrame) -> pd
 
 
 def staffing_plan(hourly_forecast: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """Agents per hour and channel group for the next `horizon_hours` (hourly_forecast: ds, channel, calls)."""
+    """Agents per hour and channel group for the next `horizon_hours`.
+
+    Args:
+        hourly_forecast: columns ds, channel, calls.
+    """
     cfg = settings.staffing
     start = hourly_forecast["ds"].min()
     f = hourly_forecast[hourly_forecast["ds"] < start + pd.Timedelta(hours=cfg.horizon_hours)].copy()
@@ -71,13 +75,14 @@ def staffing_plan(hourly_forecast: pd.DataFrame, settings: Settings) -> pd.DataF
     g = f.groupby(["ds", "group"], as_index=False)["calls"].sum()
     aht = g["group"].map(cfg.handle_time_seconds).fillna(np.mean(list(cfg.handle_time_seconds.values())))
     agents = [
-        erlang_c_agents(c, 3600, a, cfg.service_level, cfg.answer_within_seconds) for c, a in zip(g["calls"], aht)
+        erlang_c_agents(c, 3600, a, cfg.service_level, cfg.answer_within_seconds)
+        for c, a in zip(g["calls"], aht, strict=True)
     ]
     g["aht_seconds"] = aht.to_numpy()
     g["agents"] = agents
     g["service_level"] = [
         round(service_level(c * a / 3600, n, a, cfg.answer_within_seconds), 4) if n else 1.0
-        for c, a, n in zip(g["calls"], aht, agents)
+        for c, a, n in zip(g["calls"], aht, agents, strict=True)
     ]
     g["headcount"] = np.ceil(g["agents"] / (1 - cfg.shrinkage)).astype(int)
     g["calls"] = g["calls"].round(2)

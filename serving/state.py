@@ -41,11 +41,25 @@ def _read_day(day_dir: Path) -> DayOutputs | None:
     if not (day_dir / "at_risk.parquet").exists():
         return None
     vectors = pd.read_parquet(day_dir / "vectors.parquet").set_index("customer_id", drop=False)
-    forecast = pd.read_csv(day_dir / "forecast.csv", parse_dates=["ds"]) if (day_dir / "forecast.csv").exists() else None
-    staffing = pd.read_csv(day_dir / "staffing.csv", parse_dates=["ds"]) if (day_dir / "staffing.csv").exists() else None
+    forecast = (
+        pd.read_csv(day_dir / "forecast.csv", parse_dates=["ds"])
+        if (day_dir / "forecast.csv").exists()
+        else None
+    )
+    staffing = (
+        pd.read_csv(day_dir / "staffing.csv", parse_dates=["ds"])
+        if (day_dir / "staffing.csv").exists()
+        else None
+    )
     alerts_file = day_dir / "alerts.jsonl"
-    alerts = [json.loads(x) for x in alerts_file.read_text().splitlines() if x.strip()] if alerts_file.exists() else []
-    return DayOutputs(day_dir.name, pd.read_parquet(day_dir / "at_risk.parquet"), vectors, forecast, staffing, alerts)
+    alerts = (
+        [json.loads(x) for x in alerts_file.read_text().splitlines() if x.strip()]
+        if alerts_file.exists()
+        else []
+    )
+    return DayOutputs(
+        day_dir.name, pd.read_parquet(day_dir / "at_risk.parquet"), vectors, forecast, staffing, alerts
+    )
 
 
 def load_state(settings: Settings, days: int = 7) -> ServingState:
@@ -64,6 +78,10 @@ def load_state(settings: Settings, days: int = 7) -> ServingState:
     for day_dir in sorted(root.glob("????-??-??"))[-days:] if root.exists() else []:
         if (day := _read_day(day_dir)) is not None:
             out[day.day] = day
-    logger.info("serving churn %s, volume %s, %d day(s) of outputs",
-                getattr(models["churn"], "version", None), getattr(models["volume"], "version", None), len(out))
+    logger.info(
+        "serving churn %s, volume %s, %d day(s) of outputs",
+        getattr(models["churn"], "version", None),
+        getattr(models["volume"], "version", None),
+        len(out),
+    )
     return ServingState(settings, models["churn"], models["volume"], out)

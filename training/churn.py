@@ -166,7 +166,10 @@ class ChurnModel:
         if self.refit:
             n_trees = max(1, round(self.best_iteration_ * (len(Xt) + len(Xv)) / len(Xt)))
             full = lgb.LGBMClassifier(
-                **{**self.params, "n_estimators": n_trees}, random_state=self.random_state, verbose=-1, n_jobs=2
+                **{**self.params, "n_estimators": n_trees},
+                random_state=self.random_state,
+                verbose=-1,
+                n_jobs=2,
             )
             full.fit(pd.concat([Xt, Xv]), np.concatenate([y, y_val]))
             self.booster_ = full.booster_

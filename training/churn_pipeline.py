@@ -33,7 +33,9 @@ def normalise_label(values: pd.Series, column: str) -> np.ndarray:
         )
     y = text.isin(TRUE_LABELS).to_numpy().astype(int)
     if y.min() == y.max():
-        raise DataError(f"label column {column!r} has only one class; churn needs both churned and retained rows")
+        raise DataError(
+            f"label column {column!r} has only one class; churn needs both churned and retained rows"
+        )
     return y
 
 
@@ -101,8 +103,8 @@ def split_cutoffs(cutoffs: list[pd.Timestamp], validation: int, holdout: int = 1
     """Earliest cutoffs train, the next `validation` validate and calibrate, the last `holdout` test."""
     if len(cutoffs) < validation + holdout + 1:
         raise DataError(
-            f"{len(cutoffs)} cutoff(s) are too few for training, {validation} validation and {holdout} holdout "
-            "cutoff(s); use more data, a shorter horizon or fewer validation cutoffs"
+            f"{len(cutoffs)} cutoff(s) are too few for training, {validation} validation and "
+            f"{holdout} holdout cutoff(s); use more data, a shorter horizon or fewer validation cutoffs"
         )
     n_train = len(cutoffs) - validation - holdout
     return cutoffs[:n_train], cutoffs[n_train : n_train + validation], cutoffs[n_train + validation :]
@@ -114,8 +116,12 @@ def fit_on_frame(
     tr, va = frame[frame["cutoff"].isin(train)], frame[frame["cutoff"].isin(valid)]
     for name, part in (("training", tr), ("validation", va)):
         if part["churned"].nunique() < 2:
-            raise DataError(f"the {name} cutoffs have only one label class; use more data or a longer horizon")
-    return ChurnModel(params_for(len(tr), params), random_state=seed).fit(tr, tr["churned"], va, va["churned"])
+            raise DataError(
+                f"the {name} cutoffs have only one label class; use more data or a longer horizon"
+            )
+    return ChurnModel(params_for(len(tr), params), random_state=seed).fit(
+        tr, tr["churned"], va, va["churned"]
+    )
 
 
 def train_churn(
@@ -133,7 +139,10 @@ def train_churn(
     holdout = frame[frame["cutoff"].isin(test)].reset_index(drop=True)
     fitted = frame[frame["cutoff"].isin(train + valid)]
     comparison = compare(
-        holdout["churned"], model.predict_proba(holdout), fitted[model.feature_names_], fitted["churned"],
+        holdout["churned"],
+        model.predict_proba(holdout),
+        fitted[model.feature_names_],
+        fitted["churned"],
         holdout[model.feature_names_],
     )
     first = min(df["ts"].min() for k, df in events.tables().items() if k != "customers")
@@ -144,7 +153,9 @@ def train_churn(
         "last_cutoff": f"{cutoffs[-1]:%Y-%m-%d}",
         "horizon_days": str(horizon_days),
     }
-    split = {k: [f"{c:%Y-%m-%d}" for c in v] for k, v in (("train", train), ("valid", valid), ("holdout", test))}
+    split = {
+        k: [f"{c:%Y-%m-%d}" for c in v] for k, v in (("train", train), ("valid", valid), ("holdout", test))
+    }
     return ChurnTrainResult(model, comparison, holdout, window, split, model.params)
 
 
@@ -169,18 +180,25 @@ def backtest(
             "choose an earlier cutoff or a shorter horizon"
         )
     cutoffs = default_cutoffs(
-        events, horizon_days, every_days or settings.churn.cutoff_every_days, n_cutoffs or settings.churn.n_cutoffs,
+        events,
+        horizon_days,
+        every_days or settings.churn.cutoff_every_days,
+        n_cutoffs or settings.churn.n_cutoffs,
         end=cutoff,
     )
     frame = build_training_frame(events, settings, cutoffs, horizon_days)
     n_valid = max(1, min(settings.churn.validation_cutoffs, len(cutoffs) - 1))
     train, valid = cutoffs[:-n_valid], cutoffs[-n_valid:]
     if not train:
-        raise DataError(f"only {len(cutoffs)} cutoff fits before {cutoff:%Y-%m-%d}; use a later cutoff or shorter horizon")
+        raise DataError(
+            f"only {len(cutoffs)} cutoff fits before {cutoff:%Y-%m-%d}; use a later cutoff or shorter horizon"
+        )
     model = fit_on_frame(frame, train, valid, {**settings.churn.lightgbm, **(params or {})})
     now = build_vectors(events, cutoff, settings)
     y = churn_labels(events, cutoff, horizon_days).reindex(now["customer_id"]).to_numpy()
-    table = compare(y, model.predict_proba(now), frame[model.feature_names_], frame["churned"], now[model.feature_names_])
+    table = compare(
+        y, model.predict_proba(now), frame[model.feature_names_], frame["churned"], now[model.feature_names_]
+    )
     return {
         "cutoff": f"{cutoff:%Y-%m-%d}",
         "horizon_days": horizon_days,

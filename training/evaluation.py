@@ -18,7 +18,9 @@ RECENCY_COLUMNS = ("days_since_last_activity", "rfm_recency_days")
 TENURE_COLUMNS = ("tenure_days", "tenure")
 
 
-def feature_columns(df: pd.DataFrame, label: str = "churned", id_col: str | None = "customer_id") -> list[str]:
+def feature_columns(
+    df: pd.DataFrame, label: str = "churned", id_col: str | None = "customer_id"
+) -> list[str]:
     """The model's input columns: everything but ids, cutoffs and the label."""
     skip = set(NON_FEATURES) | {label, id_col}
     return [c for c in df.columns if c not in skip and not pd.api.types.is_datetime64_any_dtype(df[c])]
@@ -51,12 +53,26 @@ class LogisticBaseline:
         num = [c for c in X.columns if c not in cat]
         pre = ColumnTransformer(
             [
-                ("num", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()), num),
-                ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")), cat),
+                (
+                    "num",
+                    make_pipeline(
+                        SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()
+                    ),
+                    num,
+                ),
+                (
+                    "cat",
+                    make_pipeline(
+                        SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
+                    ),
+                    cat,
+                ),
             ]
         )
         self.columns_ = list(X.columns)
-        self.pipeline_ = make_pipeline(pre, LogisticRegression(max_iter=2000, C=1.0)).fit(self._clean(X), np.asarray(y))
+        self.pipeline_ = make_pipeline(pre, LogisticRegression(max_iter=2000, C=1.0)).fit(
+            self._clean(X), np.asarray(y)
+        )
         return self
 
     def _clean(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -89,7 +105,9 @@ def recency_rule(X: pd.DataFrame) -> np.ndarray | None:
 def compare(y, model_p, X_train, y_train, X_test) -> pd.DataFrame:
     """Metrics of the model and of both baselines on the same rows, one row each."""
     rows = {"lightgbm": classification_metrics(y, model_p)}
-    rows["logistic_regression"] = classification_metrics(y, LogisticBaseline().fit(X_train, y_train).predict_proba(X_test))
+    rows["logistic_regression"] = classification_metrics(
+        y, LogisticBaseline().fit(X_train, y_train).predict_proba(X_test)
+    )
     rule = recency_rule(X_test)
     if rule is not None:
         # A rule gives a ranking, not a probability: its Brier uses the base rate per decile.
@@ -102,7 +120,9 @@ def reliability_curve(y, p, bins: int = 10) -> pd.DataFrame:
     """Mean predicted vs observed churn per quantile bin of the predictions."""
     df = pd.DataFrame({"y": np.asarray(y), "p": np.asarray(p)})
     df["bin"] = pd.qcut(df["p"].rank(method="first"), bins, labels=False)
-    return df.groupby("bin").agg(predicted=("p", "mean"), observed=("y", "mean"), n=("y", "size")).reset_index()
+    return (
+        df.groupby("bin").agg(predicted=("p", "mean"), observed=("y", "mean"), n=("y", "size")).reset_index()
+    )
 
 
 def save_plots(out_dir: Path, y, p, importance: pd.Series) -> list[Path]:
@@ -131,7 +151,12 @@ def save_plots(out_dir: Path, y, p, importance: pd.Series) -> list[Path]:
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot(share, gains / share, label="model")
     ax.axhline(1, ls="--", color="grey", label="random")
-    ax.set(xlabel="share of customers contacted (highest risk first)", ylabel="lift", title="Lift chart", xlim=(0.01, 1))
+    ax.set(
+        xlabel="share of customers contacted (highest risk first)",
+        ylabel="lift",
+        title="Lift chart",
+        xlim=(0.01, 1),
+    )
     ax.legend()
     paths.append(out_dir / "lift_chart.png")
     fig.savefig(paths[-1], dpi=100, bbox_inches="tight")

@@ -21,8 +21,12 @@ def _metrics_rows(metrics: dict[str, dict[str, float]]) -> list[dict]:
 @app.command()
 def train(
     data: Annotated[Path, typer.Option(help="Data folder or DuckDB file.")],
-    horizon_days: Annotated[int | None, typer.Option(help="Churn within this many days (default from config).")] = None,
-    trials: Annotated[int | None, typer.Option(help="Tune with an Optuna study of this many trials (resumable).")] = None,
+    horizon_days: Annotated[
+        int | None, typer.Option(help="Churn within this many days (default from config).")
+    ] = None,
+    trials: Annotated[
+        int | None, typer.Option(help="Tune with an Optuna study of this many trials (resumable).")
+    ] = None,
     as_json: JSON = False,
 ) -> None:
     """Train on stacked cutoffs, log to MLflow and register the model as `challenger`."""
@@ -46,8 +50,10 @@ def train(
         emit_json(result)
         return
     console.print(table(f"Out-of-time holdout ({r.cutoffs['holdout'][0]})", _metrics_rows(result["holdout"])))
-    console.print(f"registered {cfg.tracking.churn_model_name} version {outcome.version} as challenger; "
-                  f"promote it with `needradar models promote churn`")
+    console.print(
+        f"registered {cfg.tracking.churn_model_name} version {outcome.version} as challenger; "
+        f"promote it with `needradar models promote churn`"
+    )
 
 
 @app.command()
@@ -91,7 +97,9 @@ def backtest(
     if as_json:
         emit_json(result)
     else:
-        console.print(table(f"Backtest at {cutoff}, horizon {horizon_days} days", _metrics_rows(result["metrics"])))
+        console.print(
+            table(f"Backtest at {cutoff}, horizon {horizon_days} days", _metrics_rows(result["metrics"]))
+        )
 
 
 @app.command()
@@ -99,7 +107,9 @@ def score(
     data: Annotated[Path, typer.Option(help="Data folder or DuckDB file.")],
     as_of: Annotated[str, typer.Option(help="Score customers as of this day (YYYY-MM-DD).")],
     out: Annotated[Path, typer.Option(help="Output file (.csv or .parquet); both siblings are written.")],
-    top: Annotated[int | None, typer.Option(help="Give reasons to the N highest-risk customers only.")] = None,
+    top: Annotated[
+        int | None, typer.Option(help="Give reasons to the N highest-risk customers only.")
+    ] = None,
     as_json: JSON = False,
 ) -> None:
     """Write today's at-risk list with the champion: risk, value at risk, reasons, action."""
@@ -126,6 +136,16 @@ def score(
     if as_json:
         emit_json(summary)
         return
-    cols = ["customer_id", "churn_probability", "risk_tier", "value_tier", "value_at_risk", "reason_1_text", "action"]
+    cols = [
+        "customer_id",
+        "churn_probability",
+        "risk_tier",
+        "value_tier",
+        "value_at_risk",
+        "reason_1_text",
+        "action",
+    ]
     console.print(table(f"Highest risk as of {as_of}", scored[cols].head(10).to_dict("records")))
-    console.print(f"{len(scored):,} customers scored with champion v{champion.version} -> {out.with_suffix('.csv')}")
+    console.print(
+        f"{len(scored):,} customers scored with champion v{champion.version} -> {out.with_suffix('.csv')}"
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +14,7 @@ from needradar.commands._common import console, emit_json, settings
 app = typer.Typer(help="Generate, import and validate event data.", no_args_is_help=True)
 
 
-class Dataset(str, Enum):
+class Dataset(StrEnum):
     cdnow = "cdnow"
     telco = "telco"
     bank_calls = "bank-calls"
@@ -45,7 +45,9 @@ def generate(
     if as_json:
         emit_json(result)
     else:
-        console.print(f"wrote {result['customers']:,} customers and their events to {out} in {result['seconds']} s")
+        console.print(
+            f"wrote {result['customers']:,} customers and their events to {out} in {result['seconds']} s"
+        )
 
 
 @app.command("import")
@@ -81,7 +83,13 @@ def validate(
     report = validate_tables(raw, as_of=as_of)
     problems = report.to_frame()
     if as_json:
-        emit_json({"ok": report.ok, "rows": {k: len(v) for k, v in raw.items()}, "problems": problems.to_dict("records")})
+        emit_json(
+            {
+                "ok": report.ok,
+                "rows": {k: len(v) for k, v in raw.items()},
+                "problems": problems.to_dict("records"),
+            }
+        )
     elif report.ok:
         console.print(f"[green]ok[/]: {', '.join(f'{k} {len(v):,} rows' for k, v in raw.items())}")
     else:

@@ -43,12 +43,16 @@ def demo(
         status.update("training the volume models")
         volume = train_volume(events, cfg)
         verdicts = [_promote("churn", cfg), _promote("volume", cfg)]
-        result = run_daily(data, as_of, cfg.path("output"), cfg, on_step=lambda s: status.update(f"daily job: {s}"))
+        result = run_daily(
+            data, as_of, cfg.path("output"), cfg, on_step=lambda s: status.update(f"daily job: {s}")
+        )
 
     console.rule(f"needradar demo: {data}, as of {as_of}")
     comparison = churn.result.comparison.round(3).reset_index().to_dict("records")
     console.print(table(f"Churn model v{churn.version}, out-of-time holdout", comparison))
-    console.print(f"volume models v{volume.version}: backtest MASE {volume.result.backtest.summary()['mase']}")
+    console.print(
+        f"volume models v{volume.version}: backtest MASE {volume.result.backtest.summary()['mase']}"
+    )
     for v in verdicts:
         console.print(v)
     day = result.day_dir
@@ -57,15 +61,28 @@ def demo(
     console.print(table("Top 10 customers at risk", at_risk[cols].head(10).to_dict("records")))
     fc = pd.read_csv(day / "forecast.csv", parse_dates=["ds"])
     totals = fc[fc["series_id"].isin(["tickets/total", "requirements/total"])]
-    wide = totals.assign(day=totals["ds"].dt.strftime("%Y-%m-%d %a"),
-                         value=totals.apply(lambda r: f"{r.yhat:.0f} [{r.yhat_lower:.0f}-{r.yhat_upper:.0f}]", axis=1))
-    console.print(table("Next 14 days: ticket and request volume (80% interval)",
-                        wide.pivot(index="day", columns="series_id", values="value").reset_index().to_dict("records")))
+    wide = totals.assign(
+        day=totals["ds"].dt.strftime("%Y-%m-%d %a"),
+        value=totals.apply(lambda r: f"{r.yhat:.0f} [{r.yhat_lower:.0f}-{r.yhat_upper:.0f}]", axis=1),
+    )
+    console.print(
+        table(
+            "Next 14 days: ticket and request volume (80% interval)",
+            wide.pivot(index="day", columns="series_id", values="value").reset_index().to_dict("records"),
+        )
+    )
     staff = pd.read_csv(day / "staffing.csv", parse_dates=["ds"])
-    peak = staff.groupby([staff["ds"].dt.strftime("%Y-%m-%d"), "channel"])["agents"].max().unstack().reset_index()
+    peak = (
+        staff.groupby([staff["ds"].dt.strftime("%Y-%m-%d"), "channel"])["agents"]
+        .max()
+        .unstack()
+        .reset_index()
+    )
     console.print(table("Next 72 hours: peak agents needed per hour (80% in 20 s)", peak.to_dict("records")))
     kpis = pd.read_csv(day / "kpis.csv")
-    console.print(table("Service KPIs (last 30 days)", kpis[kpis["scope"] == "overall"].fillna("").to_dict("records")))
+    console.print(
+        table("Service KPIs (last 30 days)", kpis[kpis["scope"] == "overall"].fillna("").to_dict("records"))
+    )
     alerts = [a for a in (day / "alerts.jsonl").read_text().splitlines() if a]
     console.print(f"{len(alerts)} alerts today (see {day / 'alerts.jsonl'}):")
     import json
@@ -73,7 +90,15 @@ def demo(
     for line in alerts[:10]:
         a = json.loads(line)
         console.print(f"  [{a['level']}] {a['message']}")
-    console.print(table("Daily job steps", [{"step": s["step"], "status": s["status"], "seconds": s["seconds"]} for s in result.steps]))
+    console.print(
+        table(
+            "Daily job steps",
+            [{"step": s["step"], "status": s["status"], "seconds": s["seconds"]} for s in result.steps],
+        )
+    )
     console.print(f"outputs in {day}: {', '.join(sorted(p.name for p in day.iterdir()))}")
-    console.print("serve them with: NEEDRADAR_API_KEY=... needradar serve   |   MLflow UI: mlflow ui --backend-store-uri "
-                  f"{cfg.tracking_uri}")
+    console.print(
+        "serve them with: NEEDRADAR_API_KEY=... needradar serve   |   MLflow UI: "
+        "mlflow ui --backend-store-uri "
+        f"{cfg.tracking_uri}"
+    )

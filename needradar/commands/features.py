@@ -10,7 +10,9 @@ import typer
 
 from needradar.commands._common import console, emit_json, settings
 
-app = typer.Typer(help="Build point-in-time behaviour vectors, labels and volume series.", no_args_is_help=True)
+app = typer.Typer(
+    help="Build point-in-time behaviour vectors, labels and volume series.", no_args_is_help=True
+)
 
 
 def load(data: Path, as_of: str | None = None):
@@ -41,7 +43,9 @@ def check_as_of(events, as_of: str) -> None:
 @app.command()
 def build(
     data: Annotated[Path, typer.Option(help="Data folder or DuckDB file.")],
-    as_of: Annotated[str, typer.Option(help="Day D (YYYY-MM-DD): vectors use only what was known by the end of D.")],
+    as_of: Annotated[
+        str, typer.Option(help="Day D (YYYY-MM-DD): vectors use only what was known by the end of D.")
+    ],
     out: Annotated[Path, typer.Option(help="Output file, .parquet or .csv.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -59,7 +63,9 @@ def build(
     if as_json:
         emit_json(result)
     else:
-        console.print(f"{result['rows']:,} customers x {result['columns']} columns -> {out} ({result['seconds']} s)")
+        console.print(
+            f"{result['rows']:,} customers x {result['columns']} columns -> {out} ({result['seconds']} s)"
+        )
 
 
 @app.command()

@@ -39,8 +39,12 @@ def kpis(
 
 @app.command()
 def drift(
-    reference: Annotated[Path, typer.Option(help="Reference vectors (.parquet/.csv), e.g. the training data.")],
-    current: Annotated[Path, typer.Option(help="Current vectors (.parquet/.csv), e.g. OUT/DATE/vectors.parquet.")],
+    reference: Annotated[
+        Path, typer.Option(help="Reference vectors (.parquet/.csv), e.g. the training data.")
+    ],
+    current: Annotated[
+        Path, typer.Option(help="Current vectors (.parquet/.csv), e.g. OUT/DATE/vectors.parquet.")
+    ],
     out: Annotated[Path, typer.Option(help="Folder for drift.html and drift.json.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -49,10 +53,16 @@ def drift(
     from needradar.io import read_frame
 
     result = check_drift(read_frame(reference), read_frame(current), settings(), out_dir=out)
-    summary = {"share_drifted": round(result.share_drifted, 4), "drifted_features": result.drifted_features,
-               "prediction_drift": result.prediction_drift, "files": result.files}
+    summary = {
+        "share_drifted": round(result.share_drifted, 4),
+        "drifted_features": result.drifted_features,
+        "prediction_drift": result.prediction_drift,
+        "files": result.files,
+    }
     if as_json:
         emit_json(summary)
     else:
-        console.print(f"{result.share_drifted:.0%} of features drifted: {', '.join(result.drifted_features) or 'none'}")
+        console.print(
+            f"{result.share_drifted:.0%} of features drifted: {', '.join(result.drifted_features) or 'none'}"
+        )
         console.print(f"report: {result.files['html']}")

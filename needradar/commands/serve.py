@@ -14,7 +14,9 @@ from needradar.config import REPO_ROOT
 def serve(
     port: Annotated[int | None, typer.Option(help="Port (default from config).")] = None,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    insecure: Annotated[bool, typer.Option(help="Allow starting without NEEDRADAR_API_KEY (no auth).")] = False,
+    insecure: Annotated[
+        bool, typer.Option(help="Allow starting without NEEDRADAR_API_KEY (no auth).")
+    ] = False,
 ) -> None:
     """Start the scoring and forecasting HTTP service with the current champions."""
     from needradar.commands._common import settings
@@ -22,8 +24,21 @@ def serve(
 
     cfg = settings()
     if not os.environ.get(cfg.serving.api_key_env) and not insecure:
-        raise NeedradarError(f"{cfg.serving.api_key_env} is not set; set an API key, or pass --insecure for local use")
+        raise NeedradarError(
+            f"{cfg.serving.api_key_env} is not set; set an API key, or pass --insecure for local use"
+        )
     env = dict(os.environ, NEEDRADAR_INSECURE="1" if insecure else "0")
-    args = [sys.executable, "-m", "bentoml", "serve", "serving.service:NeedRadar", "--host", host,
-            "--port", str(port or cfg.serving.port), "--working-dir", str(REPO_ROOT)]
+    args = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        "serving.service:NeedRadar",
+        "--host",
+        host,
+        "--port",
+        str(port or cfg.serving.port),
+        "--working-dir",
+        str(REPO_ROOT),
+    ]
     os.execvpe(args[0], args, env)

@@ -17,7 +17,9 @@ def reference_vectors(events: EventData, as_of: str, settings: Settings) -> pd.D
         if not c.signup_ts < cutoff or (not pd.isna(c.churn_ts) and c.churn_ts < cutoff):
             continue
         row: dict = {"customer_id": c.customer_id}
-        tx = events.transactions[(events.transactions.customer_id == c.customer_id) & (events.transactions.ts < cutoff)]
+        tx = events.transactions[
+            (events.transactions.customer_id == c.customer_id) & (events.transactions.ts < cutoff)
+        ]
         for w in (7, 30, 90, 180):
             recent = tx[tx.ts >= cutoff - pd.Timedelta(days=w)]
             row[f"spend_{w}d"] = float(recent.amount.sum())
@@ -37,7 +39,9 @@ def reference_vectors(events: EventData, as_of: str, settings: Settings) -> pd.D
             if not resolved or reopened:
                 open_count += 1
             if t.ts >= cutoff - pd.Timedelta(days=90):
-                deadline = t.ts + pd.Timedelta(hours=settings.tickets.first_response_hours.get(t.priority, 24))
+                deadline = t.ts + pd.Timedelta(
+                    hours=settings.tickets.first_response_hours.get(t.priority, 24)
+                )
                 answered = not pd.isna(t.first_response_ts) and t.first_response_ts < cutoff
                 if (answered and t.first_response_ts > deadline) or (not answered and deadline < cutoff):
                     breaches += 1
@@ -46,7 +50,9 @@ def reference_vectors(events: EventData, as_of: str, settings: Settings) -> pd.D
         row["tickets_open"] = float(open_count)
         row["ticket_sla_breaches_90d"] = float(breaches)
         row["first_response_hours_mean_90d"] = sum(resp) / len(resp) if resp else math.nan
-        rq = events.requirements[(events.requirements.customer_id == c.customer_id) & (events.requirements.ts < cutoff)]
+        rq = events.requirements[
+            (events.requirements.customer_id == c.customer_id) & (events.requirements.ts < cutoff)
+        ]
         open_ages = [
             (cutoff - r.ts) / pd.Timedelta(days=1)
             for r in rq.itertuples()

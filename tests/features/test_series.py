@@ -12,7 +12,9 @@ def test_daily_counts_match_groupby(sample):
     pair = s[s["series_id"] == "tickets/phone/logistics_delay"]["y"].sum()
     assert pair == ((t["channel"] == "phone") & (t["category"] == "logistics_delay")).sum()
     r = sample.events.requirements
-    assert s[s["series_id"] == "requirements/area=billing"]["y"].sum() == (r["product_area"] == "billing").sum()
+    assert (
+        s[s["series_id"] == "requirements/area=billing"]["y"].sum() == (r["product_area"] == "billing").sum()
+    )
 
 
 def test_zero_filled_and_hourly(sample):

@@ -43,7 +43,9 @@ def test_wrong_types(folder):
 
 
 def test_unknown_customer_ids(folder):
-    _edit(folder, "tickets", lambda df: df.__setitem__("customer_id", ["C999999"] + list(df["customer_id"][1:])))
+    _edit(
+        folder, "tickets", lambda df: df.__setitem__("customer_id", ["C999999"] + list(df["customer_id"][1:]))
+    )
     assert "tickets, row 1, column customer_id: unknown customer id 'C999999'" in _messages(folder)
 
 
@@ -111,7 +113,9 @@ def test_duckdb_input(folder, tmp_path):
 
 
 def test_cli_validate_reports_and_fails(folder):
-    _edit(folder, "tickets", lambda df: df.__setitem__("customer_id", ["C999999"] + list(df["customer_id"][1:])))
+    _edit(
+        folder, "tickets", lambda df: df.__setitem__("customer_id", ["C999999"] + list(df["customer_id"][1:]))
+    )
     result = CliRunner().invoke(app, ["data", "validate", str(folder), "--json"])
     assert result.exit_code == 1
     assert '"message": "unknown customer id \'C999999\'"' in result.stdout

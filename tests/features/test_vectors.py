@@ -16,7 +16,9 @@ def test_matches_independent_implementation(settings, seed):
     slow = reference_vectors(events, as_of, settings).set_index("customer_id")
     assert list(fast.index) == list(slow.index)
     for col in slow.columns:
-        np.testing.assert_allclose(fast[col].to_numpy(float), slow[col].to_numpy(float), rtol=1e-9, err_msg=col)
+        np.testing.assert_allclose(
+            fast[col].to_numpy(float), slow[col].to_numpy(float), rtol=1e-9, err_msg=col
+        )
 
 
 def _truncate(events: EventData, as_of: str) -> EventData:
@@ -73,14 +75,27 @@ def test_transaction_only_data(settings, sample):
 
 def test_usage_drop_rule(settings):
     customers = pd.DataFrame(
-        {"customer_id": ["A", "B"], "signup_ts": pd.to_datetime(["2025-01-01"] * 2), "segment": "x",
-         "region_tier": "tier1", "plan": "basic", "monthly_fee": 10.0, "churn_ts": pd.NaT}
+        {
+            "customer_id": ["A", "B"],
+            "signup_ts": pd.to_datetime(["2025-01-01"] * 2),
+            "segment": "x",
+            "region_tier": "tier1",
+            "plan": "basic",
+            "monthly_fee": 10.0,
+            "churn_ts": pd.NaT,
+        }
     )
     days = pd.to_datetime(["2025-03-01", "2025-03-02", "2025-03-03", "2025-03-04"]) + pd.Timedelta(hours=9)
     usage = pd.DataFrame(
-        {"customer_id": ["A"] * 4 + ["B"] * 4, "ts": list(days) * 2, "sessions": 1.0,
-         "minutes": [100, 70, 50, 30, 100, 70, 60, 30]}  # B falls only 14% on the third day
+        {
+            "customer_id": ["A"] * 4 + ["B"] * 4,
+            "ts": list(days) * 2,
+            "sessions": 1.0,
+            "minutes": [100, 70, 50, 30, 100, 70, 60, 30],
+        }  # B falls only 14% on the third day
     )
-    v = build_vectors(EventData(customers=customers, usage=usage), "2025-03-04", settings).set_index("customer_id")
+    v = build_vectors(EventData(customers=customers, usage=usage), "2025-03-04", settings).set_index(
+        "customer_id"
+    )
     assert v.loc["A", "usage_drop_flag"] == 1.0
     assert v.loc["B", "usage_drop_flag"] == 0.0

@@ -10,8 +10,28 @@ from monitoring.volume_alerts import volume_alerts
 
 
 def test_same_alert_not_raised_twice_and_levels(settings, tmp_path):
-    a = make_alert("kpi", "orange", "nps (overall)", "2026-11-23", "nps low", settings, actual=10, expected=40, rule="nps")
-    b = make_alert("kpi", "orange", "nps (overall)", "2026-11-23", "nps low", settings, actual=10, expected=40, rule="nps")
+    a = make_alert(
+        "kpi",
+        "orange",
+        "nps (overall)",
+        "2026-11-23",
+        "nps low",
+        settings,
+        actual=10,
+        expected=40,
+        rule="nps",
+    )
+    b = make_alert(
+        "kpi",
+        "orange",
+        "nps (overall)",
+        "2026-11-23",
+        "nps low",
+        settings,
+        actual=10,
+        expected=40,
+        rule="nps",
+    )
     assert a.id == b.id and a.owner == "service-operations" and a.channel == "sms"
     assert pd.Timestamp(a.respond_by) - pd.Timestamp(a.raised_at) == pd.Timedelta(hours=4)
     assert emit([a], tmp_path, settings) == [a]
@@ -35,8 +55,13 @@ def test_webhook_against_a_local_server(settings, tmp_path):
 
     server = HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    cfg = settings.model_copy(update={"alerts": settings.alerts.model_copy(
-        update={"webhook_url": f"http://127.0.0.1:{server.server_port}/hook"})})
+    cfg = settings.model_copy(
+        update={
+            "alerts": settings.alerts.model_copy(
+                update={"webhook_url": f"http://127.0.0.1:{server.server_port}/hook"}
+            )
+        }
+    )
     try:
         alert = make_alert("drift", "orange", "churn features", "2026-11-23", "drift", cfg)
         emit([alert], tmp_path, cfg)
@@ -47,7 +72,9 @@ def test_webhook_against_a_local_server(settings, tmp_path):
 
 
 def test_webhook_failure_is_logged_not_fatal(settings, tmp_path, caplog):
-    cfg = settings.model_copy(update={"alerts": settings.alerts.model_copy(update={"webhook_url": "http://127.0.0.1:9/x"})})
+    cfg = settings.model_copy(
+        update={"alerts": settings.alerts.model_copy(update={"webhook_url": "http://127.0.0.1:9/x"})}
+    )
     emit([make_alert("kpi", "yellow", "s", "2026-11-23", "m", cfg)], tmp_path, cfg)
     assert "webhook http://127.0.0.1:9/x failed" in caplog.text
     assert (tmp_path / "alerts.jsonl").exists()
@@ -60,8 +87,15 @@ def _history(days=400, level=100.0):
 
 
 def _fc(yhat, upper):
-    return pd.DataFrame({"series_id": ["tickets/total"], "ds": [pd.Timestamp("2026-11-23")], "yhat": [yhat],
-                         "yhat_lower": [yhat * 0.8], "yhat_upper": [upper]})
+    return pd.DataFrame(
+        {
+            "series_id": ["tickets/total"],
+            "ds": [pd.Timestamp("2026-11-23")],
+            "yhat": [yhat],
+            "yhat_lower": [yhat * 0.8],
+            "yhat_upper": [upper],
+        }
+    )
 
 
 def test_volume_alert_levels(settings):
@@ -71,8 +105,19 @@ def test_volume_alert_levels(settings):
         act = pd.DataFrame({"series_id": ["tickets/total"], "ds": [day], "y": [actual]})
         alerts = volume_alerts(act, _fc(110, 120), hist, day, settings)
         assert [a.level for a in alerts] == ([level] if level else []), actual
-    a = volume_alerts(pd.DataFrame({"series_id": ["tickets/total"], "ds": [day], "y": [300]}), _fc(110, 120), hist, day, settings)[0]
-    assert a.subject == "tickets/total" and a.actual == 300 and a.expected == 110 and a.evidence["baseline"] == 110
+    a = volume_alerts(
+        pd.DataFrame({"series_id": ["tickets/total"], "ds": [day], "y": [300]}),
+        _fc(110, 120),
+        hist,
+        day,
+        settings,
+    )[0]
+    assert (
+        a.subject == "tickets/total"
+        and a.actual == 300
+        and a.expected == 110
+        and a.evidence["baseline"] == 110
+    )
 
 
 def test_year_on_year_surge_is_orange(settings):

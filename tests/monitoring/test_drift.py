@@ -28,7 +28,9 @@ def test_injected_drift_raises_alerts(vectors, settings, tmp_path):
     shifted = [c for c in broken.columns if c.startswith(("usage_", "spend_", "txn_count_"))]
     broken[shifted] = broken[shifted] * 3  # a unit change upstream
     broken["churn_probability"] = 0.9
-    result = check_drift(reference.assign(churn_probability=0.05), broken, settings, out_dir=tmp_path, workspace=True)
+    result = check_drift(
+        reference.assign(churn_probability=0.05), broken, settings, out_dir=tmp_path, workspace=True
+    )
     assert "tickets_phone_90d" in result.drifted_features
     assert result.prediction_drift
     alerts = drift_alerts(result, "2026-11-23", settings)

@@ -7,7 +7,9 @@ from needradar.cli import app
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "needradar", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "needradar", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_help_explains_every_command():
@@ -17,20 +19,42 @@ def test_help_explains_every_command():
 
 
 def test_user_errors_are_one_line_with_exit_2(tmp_path):
-    r = _run("features", "build", "--data", str(tmp_path / "nope"), "--as-of", "2026-01-01", "--out", "x.parquet")
+    r = _run(
+        "features", "build", "--data", str(tmp_path / "nope"), "--as-of", "2026-01-01", "--out", "x.parquet"
+    )
     assert r.returncode == 2
     assert r.stderr.strip() == f"error: {tmp_path / 'nope'}: no such folder or file"
 
 
 def test_as_of_outside_the_data(sample_dir, tmp_path):
-    r = _run("features", "build", "--data", str(sample_dir), "--as-of", "1990-01-01", "--out", str(tmp_path / "v.parquet"))
+    r = _run(
+        "features",
+        "build",
+        "--data",
+        str(sample_dir),
+        "--as-of",
+        "1990-01-01",
+        "--out",
+        str(tmp_path / "v.parquet"),
+    )
     assert r.returncode == 2 and "as-of date 1990-01-01 is outside the data" in r.stderr
 
 
 def test_generate_and_build(tmp_path):
-    r = _run("data", "generate", "--out", str(tmp_path / "d"), "--customers", "200", "--days", "120", "--json")
+    r = _run(
+        "data", "generate", "--out", str(tmp_path / "d"), "--customers", "200", "--days", "120", "--json"
+    )
     assert r.returncode == 0, r.stderr
-    r = _run("features", "build", "--data", str(tmp_path / "d"), "--as-of", "2026-11-01", "--out",
-             str(tmp_path / "v.csv"), "--json")
+    r = _run(
+        "features",
+        "build",
+        "--data",
+        str(tmp_path / "d"),
+        "--as-of",
+        "2026-11-01",
+        "--out",
+        str(tmp_path / "v.csv"),
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     assert '"rows":' in r.stdout and (tmp_path / "v.csv").exists()

@@ -28,8 +28,11 @@ def trained_home(tmp_path_factory, settings):
     home = tmp_path_factory.mktemp("served")
     config = home / "needradar.yaml"
     config.write_text(yaml.safe_dump(SMALL_CONFIG))
-    env = {"NEEDRADAR_HOME": str(home), "MLFLOW_TRACKING_URI": f"sqlite:///{home}/mlflow.db",
-           "NEEDRADAR_CONFIG": str(config)}
+    env = {
+        "NEEDRADAR_HOME": str(home),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{home}/mlflow.db",
+        "NEEDRADAR_CONFIG": str(config),
+    }
     mp = pytest.MonkeyPatch()
     for k, v in env.items():
         mp.setenv(k, v)
@@ -44,7 +47,15 @@ def trained_home(tmp_path_factory, settings):
     as_of = f"{sample.events.last_event_ts():%Y-%m-%d}"
     result = run_daily(data, as_of, cfg.path("output"), cfg)
     customers = pd.read_parquet(result.outputs["vectors.parquet"])["customer_id"].tolist()
-    yield {"home": home, "env": env, "data": data, "as_of": as_of, "daily": result, "settings": cfg, "customers": customers}
+    yield {
+        "home": home,
+        "env": env,
+        "data": data,
+        "as_of": as_of,
+        "daily": result,
+        "settings": cfg,
+        "customers": customers,
+    }
     mp.undo()  # restores the session's isolated home
 
 

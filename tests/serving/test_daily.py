@@ -16,10 +16,23 @@ def test_outputs_and_rerun_gives_the_same_result(trained_home):
     first = trained_home["daily"]
     assert first.ok, first.steps
     day = first.day_dir
-    expected = {"vectors.parquet", "at_risk.csv", "at_risk.parquet", "forecast.csv", "staffing.csv", "kpis.csv",
-                "drift.html", "drift.json", "alerts.jsonl", "run_log.json"}
+    expected = {
+        "vectors.parquet",
+        "at_risk.csv",
+        "at_risk.parquet",
+        "forecast.csv",
+        "staffing.csv",
+        "kpis.csv",
+        "drift.html",
+        "drift.json",
+        "alerts.jsonl",
+        "run_log.json",
+    }
     assert expected <= {p.name for p in day.iterdir()}
-    before = {n: (day / n).read_bytes() for n in ("at_risk.csv", "forecast.csv", "staffing.csv", "kpis.csv", "alerts.jsonl")}
+    before = {
+        n: (day / n).read_bytes()
+        for n in ("at_risk.csv", "forecast.csv", "staffing.csv", "kpis.csv", "alerts.jsonl")
+    }
     again = run_daily(trained_home["data"], trained_home["as_of"], day.parent, trained_home["settings"])
     assert again.ok
     for name, content in before.items():
@@ -32,7 +45,9 @@ def test_outputs_and_rerun_gives_the_same_result(trained_home):
 
 def test_a_failing_step_leaves_the_rest(trained_home, tmp_path):
     cfg = trained_home["settings"]
-    broken = cfg.model_copy(update={"tracking": cfg.tracking.model_copy(update={"volume_model_name": "no-such-model"})})
+    broken = cfg.model_copy(
+        update={"tracking": cfg.tracking.model_copy(update={"volume_model_name": "no-such-model"})}
+    )
     result = run_daily(trained_home["data"], trained_home["as_of"], tmp_path, broken)
     status = {s["step"]: s for s in result.steps}
     assert status["forecast"]["status"] == "failed"
@@ -48,10 +63,17 @@ def test_a_failing_step_leaves_the_rest(trained_home, tmp_path):
 
 def test_bentoml_build(tmp_path):
     env = {**os.environ, "BENTOML_HOME": str(tmp_path / "bentoml")}
-    r = subprocess.run([sys.executable, "-m", "bentoml", "build", str(repo_root())], env=env, capture_output=True,
-                       text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "bentoml", "build", str(repo_root())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     bentos = list((tmp_path / "bentoml" / "bentos" / "needradar").iterdir())
     assert bentos
     built = next(p for p in bentos if p.is_dir())
-    assert (built / "src" / "serving" / "service.py").exists() and (built / "src" / "configs" / "needradar.yaml").exists()
+    assert (built / "src" / "serving" / "service.py").exists() and (
+        built / "src" / "configs" / "needradar.yaml"
+    ).exists()

@@ -28,8 +28,19 @@ def _free_port() -> int:
 
 
 def _start(env: dict, port: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:NeedRadar", "--host", "127.0.0.1",
-           "--port", str(port), "--working-dir", str(repo_root())]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        "serving.service:NeedRadar",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--working-dir",
+        str(repo_root()),
+    ]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -120,11 +131,16 @@ def test_score_rows_same_as_batch_job(server):
 
     at_risk = pd.read_parquet(server["daily"].outputs["at_risk.parquet"]).set_index("customer_id")
     vectors = pd.read_parquet(server["daily"].outputs["vectors.parquet"]).head(2)
-    rows = [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in vectors.astype(object).to_dict("records")]
+    rows = [
+        {k: (None if pd.isna(v) else v) for k, v in r.items()}
+        for r in vectors.astype(object).to_dict("records")
+    ]
     r = post(server, "/score", {"rows": rows})
     assert r.status_code == 200, r.text
     for item in r.json()["results"]:
-        assert item["churn_probability"] == pytest.approx(at_risk.loc[item["customer_id"], "churn_probability"])
+        assert item["churn_probability"] == pytest.approx(
+            at_risk.loc[item["customer_id"], "churn_probability"]
+        )
 
 
 @pytest.mark.parametrize(
@@ -144,10 +160,16 @@ def test_score_bad_input(server, body, status, field):
 
 
 def test_nan_and_malformed_json(server):
-    r = post(server, "/score", content=b'{"rows": [{"monthly_fee": NaN}]}',
-             headers={**AUTH, "Content-Type": "application/json"})
+    r = post(
+        server,
+        "/score",
+        content=b'{"rows": [{"monthly_fee": NaN}]}',
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
     assert r.status_code == 400 and "rows" in r.text
-    r = post(server, "/score", content=b'{"customer_ids": [', headers={**AUTH, "Content-Type": "application/json"})
+    r = post(
+        server, "/score", content=b'{"customer_ids": [', headers={**AUTH, "Content-Type": "application/json"}
+    )
     assert r.status_code == 400
 
 
@@ -165,7 +187,9 @@ def test_forecast(server):
     r = post(server, "/forecast", {"series": ["tickets/total"], "horizon": 7})
     body = r.json()
     assert r.status_code == 200, r.text
-    assert len(body["forecast"]) == 7 and all(f["yhat_lower"] <= f["yhat"] <= f["yhat_upper"] for f in body["forecast"])
+    assert len(body["forecast"]) == 7 and all(
+        f["yhat_lower"] <= f["yhat"] <= f["yhat_upper"] for f in body["forecast"]
+    )
     assert body["staffing"] and "agents" in body["staffing"][0]
     bad = post(server, "/forecast", {"series": ["tickets/nope"], "horizon": 7})
     assert bad.status_code == 404 and bad.json()["field"] == "series"
@@ -203,7 +227,9 @@ def test_fuzz_from_openapi_schema(server):
         def call(case):
             response = case.call(base_url=server["url"], headers=AUTH, timeout=30)
             seen.append(response.status_code)
-            assert response.status_code < 500, f"{case.path} {case.body!r} -> {response.status_code} {response.text[:300]}"
+            assert response.status_code < 500, (
+                f"{case.path} {case.body!r} -> {response.status_code} {response.text[:300]}"
+            )
 
         call()
     assert len(seen) >= 20 and any(code >= 400 for code in seen)

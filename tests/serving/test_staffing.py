@@ -3,7 +3,13 @@ import math
 import pandas as pd
 import pytest
 
-from serving.staffing import erlang_c_agents, erlang_c_wait_probability, hourly_from_daily, service_level, staffing_plan
+from serving.staffing import (
+    erlang_c_agents,
+    erlang_c_wait_probability,
+    hourly_from_daily,
+    service_level,
+    staffing_plan,
+)
 
 
 def _erlang_c_by_factorials(a: float, n: int) -> float:
@@ -23,7 +29,9 @@ def test_textbook_example():
 
 def test_plan_for_72_hours(settings):
     daily = pd.DataFrame({"ds": pd.date_range("2026-11-24", periods=4), "yhat": [240.0, 240, 120, 120]})
-    profile = pd.DataFrame({"dow": [d for d in range(7) for _ in range(24)], "hour": list(range(24)) * 7, "share": 1 / 24})
+    profile = pd.DataFrame(
+        {"dow": [d for d in range(7) for _ in range(24)], "hour": list(range(24)) * 7, "share": 1 / 24}
+    )
     hourly = hourly_from_daily(daily, profile).assign(channel="phone")
     assert hourly["calls"].sum() == pytest.approx(720)
     plan = staffing_plan(hourly, settings)

@@ -49,7 +49,9 @@ def test_shap_is_exact_and_sums_to_raw_score(trained):
     _, _, result = trained
     X = result.holdout.head(200)
     contrib = tree_shap(result.model, X)
-    native = result.model.booster_.predict(result.model.prepare(X), pred_contrib=True, num_iteration=result.model.best_iteration_)
+    native = result.model.booster_.predict(
+        result.model.prepare(X), pred_contrib=True, num_iteration=result.model.best_iteration_
+    )
     np.testing.assert_allclose(contrib, native, atol=1e-4)
     np.testing.assert_allclose(contrib.sum(axis=1), result.model.raw_score(X), atol=1e-6)
 

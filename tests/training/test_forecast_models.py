@@ -143,7 +143,9 @@ def test_mase_of_a_backtest_by_hand():
 
 def test_train_volume_refuses_short_series_and_unknown_models(settings):
     long = _weekly(30).assign(series_id="tickets/total", family="tickets")
-    with pytest.raises(DataError, match="series tickets/total has 16 days; forecasting needs at least two weeks"):
+    with pytest.raises(
+        DataError, match="series tickets/total has 16 days; forecasting needs at least two weeks"
+    ):
         train_volume(long, settings)
     from needradar.errors import ConfigError
 
