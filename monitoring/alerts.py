@@ -94,10 +94,11 @@ def emit(alerts: list[Alert], day_dir: Path, settings: Settings) -> list[Alert]:
     for a in new:
         logger.log(
             LOG_LEVEL[a.level],
-            "[%s] %s: %s (respond by %s)",
+            "[%s %s] %s (owner %s, respond by %s)",
             a.level.upper(),
-            a.subject,
+            a.kind,
             a.message,
+            a.owner,
             a.respond_by,
         )
     if new:

@@ -97,8 +97,10 @@ class ChurnModel:
         early_stopping_rounds: int = 50,
         refit: bool = True,
         random_state: int = 42,
+        candidates: list[dict[str, Any]] | None = None,
     ) -> None:
         self.params = {**DEFAULT_PARAMS, **(params or {})}
+        self.candidates = candidates
         self.calibration = calibration
         self.early_stopping_rounds = early_stopping_rounds
         self.refit = refit
@@ -155,9 +157,15 @@ class ChurnModel:
         y_val = np.asarray(y_val).astype(int)
         self._learn_schema(X)
         Xt, Xv = self.prepare(X), self.prepare(X_val)
-        clf = lgb.LGBMClassifier(**self.params, random_state=self.random_state, verbose=-1, n_jobs=2)
-        callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
-        clf.fit(Xt, y, eval_set=[(Xv, y_val)], eval_metric="binary_logloss", callbacks=callbacks)
+        tried = []
+        for extra in self.candidates or [{}]:
+            params = {**self.params, **extra}
+            clf = lgb.LGBMClassifier(**params, random_state=self.random_state, verbose=-1, n_jobs=2)
+            callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
+            clf.fit(Xt, y, eval_set=[(Xv, y_val)], eval_metric="binary_logloss", callbacks=callbacks)
+            tried.append((clf.best_score_["valid_0"]["binary_logloss"], len(tried), params, clf))
+        self.selection_scores_ = [t[0] for t in tried]
+        _, _, self.params, clf = min(tried, key=lambda t: t[:2])
         self.booster_ = clf.booster_
         self.best_iteration_ = int(clf.best_iteration_ or self.params["n_estimators"])
         raw_val = self.raw_score(X_val)
