@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 BLOCK_ROWS = 1024  # rows per parallel block; each block walks all trees (measured best of 16..4000)
+SERIAL_ROWS = 64  # below this (API requests), one thread: starting the pool costs more than it saves
 
 
 def _tables(booster: lgb.Booster, num_iteration: int | None) -> tt.Tables | None:
@@ -46,7 +47,7 @@ def booster_shap(booster: lgb.Booster, X: np.ndarray, num_iteration: int | None 
             X, pred_contrib=True, num_iteration=num_iteration, num_threads=os.cpu_count() or 1
         )
     t = tables
-    return tt.shap_rows(
+    args = (
         X,
         t.tree_node_start,
         t.tree_leaf_start,
@@ -68,29 +69,17 @@ def booster_shap(booster: lgb.Booster, X: np.ndarray, num_iteration: int | None 
         t.table,
         t.n_features,
         t.expected,
-        max(16, min(BLOCK_ROWS, -(-len(X) // 4))),
     )
-
-
-def to_matrix(prepared: pd.DataFrame) -> np.ndarray:
-    """The float matrix LightGBM builds from a frame: category codes, missing as NaN."""
-    cols = []
-    for c in prepared.columns:
-        s = prepared[c]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            codes = s.cat.codes.to_numpy(np.float64)
-            codes[codes < 0] = np.nan
-            cols.append(codes)
-        else:
-            cols.append(pd.to_numeric(s, errors="coerce").to_numpy(np.float64, na_value=np.nan))
-    return np.column_stack(cols) if cols else np.zeros((len(prepared), 0))
+    if len(X) < SERIAL_ROWS:
+        return tt.shap_rows_serial(*args)
+    return tt.shap_rows(*args, max(16, min(BLOCK_ROWS, -(-len(X) // 4))))
 
 
 def tree_shap(model, X: pd.DataFrame) -> np.ndarray:
     """SHAP values of a ChurnModel (rows, features + 1; the last column is the bias), exact."""
     if len(X) == 0:
         return np.zeros((0, len(model.feature_names_) + 1))
-    return booster_shap(model.booster_, to_matrix(model.prepare(X)), getattr(model, "best_iteration_", None))
+    return booster_shap(model.booster_, model.matrix(X), getattr(model, "best_iteration_", None))
 
 
 def top_reasons(contrib: np.ndarray, features: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -50,17 +50,15 @@ def score_customers(
     tiers = v["value_tier"].astype(str).to_numpy() if "value_tier" in v else np.full(len(v), "potential")
     annual = v["annual_value"].to_numpy(float) if "annual_value" in v else np.zeros(len(v))
     value = customer_value(annual, tiers, settings)
-    out = pd.DataFrame(
-        {
-            "customer_id": v["customer_id"].astype(str).to_numpy(),
-            "churn_probability": np.round(p, 6),
-            "risk_tier": risk_tier(p, settings),
-            "value_tier": tiers,
-            "annual_value": np.round(annual, 2),
-            "customer_value": np.round(value, 2),
-            "value_at_risk": np.round(p * value, 2),
-        }
-    )
+    out = {
+        "customer_id": v["customer_id"].astype(str).to_numpy(),
+        "churn_probability": np.round(p, 6),
+        "risk_tier": risk_tier(p, settings),
+        "value_tier": tiers,
+        "annual_value": np.round(annual, 2),
+        "customer_value": np.round(value, 2),
+        "value_at_risk": np.round(p * value, 2),
+    }
     for col in ("segment", "region_tier"):
         if col in v:
             out[col] = v[col].astype(str).to_numpy()
@@ -74,6 +72,7 @@ def score_customers(
     )
     values = v.iloc[:k][features].to_numpy(object)
     pad = [None] * (len(v) - k)
+    reasons = []
     for j in range(n):
         col = idx[:, j] if j < idx.shape[1] else np.full(k, -1)
         feat = [features[i] if i >= 0 else None for i in col]
@@ -82,14 +81,15 @@ def score_customers(
         out[f"reason_{j + 1}_feature"] = feat + pad
         out[f"reason_{j + 1}_value"] = [_fmt(x) for x in vals] + pad
         out[f"reason_{j + 1}_shap"] = np.concatenate([shap, np.full(len(v) - k, np.nan)])
-        texts = [describe(f, x) if f else None for f, x in zip(feat, vals, strict=True)]
-        out[f"reason_{j + 1}_text"] = texts + pad
-    reasons = out[[f"reason_{j + 1}_feature" for j in range(n)]].to_numpy()[:k]
-    out["action"] = [action_for([f for f in row if f], settings) for row in reasons] + [
+        out[f"reason_{j + 1}_text"] = [
+            describe(f, x) if f else None for f, x in zip(feat, vals, strict=True)
+        ] + pad
+        reasons.append(feat)
+    out["action"] = [action_for([f for f in row if f], settings) for row in zip(*reasons, strict=True)] + [
         settings.retention.default_action
-    ] * (len(out) - k)
+    ] * (len(v) - k)
     costs = {name: c.cost for name, c in settings.retention.channels.items()}
     by_tier = {t: channels_for(t, settings) for t in set(tiers)}
     out["channel"] = ["+".join(by_tier[t]) for t in tiers]
     out["channel_cost"] = [sum(costs.get(c, 0.0) for c in by_tier[t]) for t in tiers]
-    return out
+    return pd.DataFrame(out)

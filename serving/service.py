@@ -6,6 +6,7 @@ Start with `needradar serve` or `bentoml serve` from the repository root. Every 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -17,6 +18,8 @@ import bentoml
 import numpy as np
 import pandas as pd
 from pydantic import Field
+
+from serving.batcher import MicroBatcher
 
 logger = logging.getLogger("needradar.service")
 OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/metrics", "/docs", "/docs.json", "/static_content")
@@ -90,7 +93,28 @@ def _model_info(state) -> dict:
     return _clean({"models": out, "days": sorted(state.days)})
 
 
-@bentoml.service(name="needradar", traffic={"timeout": 60}, workers=1)
+def _score_stored(state, ids: list[str]) -> dict[str, dict]:
+    """Score stored customers of the latest day; results by customer id."""
+    from serving.scoring import score_customers
+
+    frame = state.latest.vectors.loc[ids].reset_index(drop=True)
+    return {
+        r["customer_id"]: r
+        for r in score_customers(state.churn.model, frame, state.settings).to_dict("records")
+    }
+
+
+def _warm_up(state, settings) -> None:
+    """Score one stored customer so that the first request does not pay for compiling TreeSHAP."""
+    if state.churn is not None and state.latest is not None and len(state.latest.vectors):
+        from serving.scoring import score_customers
+
+        score_customers(state.churn.model, state.latest.vectors.iloc[:1].reset_index(drop=True), settings)
+
+
+@bentoml.service(
+    name="needradar", traffic={"timeout": 60}, workers=int(os.environ.get("NEEDRADAR_WORKERS", "1"))
+)
 class NeedRadar:
     def __init__(self) -> None:
         from needradar.config import load_config
@@ -100,9 +124,11 @@ class NeedRadar:
             raise RuntimeError("NEEDRADAR_API_KEY is not set; set it, or start with --insecure for local use")
         self.settings = load_config()
         self.state = load_state(self.settings)
+        _warm_up(self.state, self.settings)
+        self.batcher = MicroBatcher(_score_stored, self.settings.serving.max_batch)
 
     @bentoml.api(route="/score")
-    def score(
+    async def score(
         self,
         ctx: bentoml.Context,
         customer_ids: list[str] | None = Field(
@@ -144,20 +170,19 @@ class NeedRadar:
                 for i, c in enumerate(customer_ids)
                 if c not in vectors.index
             }
-            frame = vectors.loc[known].reset_index(drop=True)
+            by_id = await self.batcher.submit(state, known) if known else {}
+            ids = customer_ids
         else:
             frame = pd.DataFrame(rows)
             if "customer_id" not in frame:
                 frame["customer_id"] = [f"row-{i}" for i in range(len(frame))]
             frame["customer_id"] = frame["customer_id"].astype(str)
-        try:
-            scored = (
-                score_customers(state.churn.model, frame, self.settings) if len(frame) else pd.DataFrame()
-            )
-        except NeedradarError as e:
-            return _error(ctx, 422, "rows", str(e))
-        by_id = {r["customer_id"]: r for r in scored.to_dict("records")} if len(scored) else {}
-        ids = customer_ids if customer_ids is not None else list(frame["customer_id"])
+            try:
+                scored = await asyncio.to_thread(score_customers, state.churn.model, frame, self.settings)
+            except NeedradarError as e:
+                return _error(ctx, 422, "rows", str(e))
+            by_id = {r["customer_id"]: r for r in scored.to_dict("records")}
+            ids = list(frame["customer_id"])
         results = [errors.get(i) or by_id[c] for i, c in enumerate(ids)]
         return _clean(
             {
@@ -275,7 +300,9 @@ class NeedRadar:
         on the state they started with."""
         from serving.state import load_state
 
-        self.state = load_state(self.settings)
+        state = load_state(self.settings)
+        _warm_up(state, self.settings)
+        self.state = state
         return _model_info(self.state)  # calling the API method would go through HTTP again
 
 

@@ -22,23 +22,46 @@ logger = logging.getLogger(__name__)
 DEFAULT_PARAMS: dict[str, Any] = dict(ChurnConfig().lightgbm)  # one source: the config's defaults
 
 
-# Small tables (a few thousand rows, e.g. IBM Telco) need shallow, strongly regularised trees.
-SMALL_DATA_PARAMS: dict[str, Any] = {
+# The capacity ladder, simplest first. No single capacity suits every table (IBM Telco is almost
+# additive, event data has interactions), so the recipe tries each on its own validation fold.
+SHRUNK: dict[str, Any] = {
     "n_estimators": 4000,
-    "learning_rate": 0.01,
-    "num_leaves": 4,
     "min_child_samples": 80,
     "colsample_bytree": 0.3,
     "reg_lambda": 10.0,
     "max_bin": 63,
 }
-SMALL_DATA_ROWS = 20_000
+CAPACITY_PRESETS: list[dict[str, Any]] = [
+    {**SHRUNK, "num_leaves": 2, "learning_rate": 0.03},  # stumps: an additive model
+    {**SHRUNK, "num_leaves": 4, "learning_rate": 0.01},  # pairwise interactions
+    {},  # the configured defaults
+]
 
 
-def params_for(n_rows: int, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The recipe's parameters: the small-data preset below SMALL_DATA_ROWS, then user overrides."""
-    base = SMALL_DATA_PARAMS if n_rows < SMALL_DATA_ROWS else {}
-    return {**DEFAULT_PARAMS, **base, **(params or {})}
+def params_for(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The recipe's candidate parameter sets: each capacity preset under the user's overrides.
+
+    Values equal to the configured defaults are not overrides; if the user fixes what the presets
+    set, the candidates collapse into one.
+    """
+    overrides = {k: v for k, v in (params or {}).items() if DEFAULT_PARAMS.get(k) != v}
+    candidates = []
+    for preset in CAPACITY_PRESETS:
+        p = {**DEFAULT_PARAMS, **preset, **overrides}
+        if p not in candidates:
+            candidates.append(p)
+    return candidates
+
+
+def simplest_within_one_se(losses: list[np.ndarray]) -> int:
+    """Index of the first (simplest) candidate whose mean loss is within one standard error of the
+    best's; the error is that of the paired per-row difference (the one-standard-error rule)."""
+    best = int(np.argmin([x.mean() for x in losses]))
+    for i, x in enumerate(losses):
+        diff = x - losses[best]
+        if diff.mean() <= diff.std() / np.sqrt(len(diff)):
+            return i
+    return best
 
 
 class PlattCalibrator:
@@ -85,22 +108,23 @@ class ChurnModel:
     """Calibrated LightGBM churn classifier over behaviour vectors (or any labelled table).
 
     Args:
-        params: LightGBM parameters (defaults: DEFAULT_PARAMS).
+        params: LightGBM parameters over DEFAULT_PARAMS, or a list of candidate sets, simplest
+            first, to choose from on the validation fold (see `simplest_within_one_se`).
         calibration: "auto", "platt" or "isotonic".
         early_stopping_rounds: patience on the validation fold's log loss.
     """
 
     def __init__(
         self,
-        params: dict[str, Any] | None = None,
+        params: dict[str, Any] | list[dict[str, Any]] | None = None,
         calibration: str = "auto",
         early_stopping_rounds: int = 50,
         refit: bool = True,
         random_state: int = 42,
-        candidates: list[dict[str, Any]] | None = None,
     ) -> None:
-        self.params = {**DEFAULT_PARAMS, **(params or {})}
-        self.candidates = candidates
+        candidates = params if isinstance(params, list) else [params or {}]
+        self.candidates = [{**DEFAULT_PARAMS, **p} for p in candidates]
+        self.params = self.candidates[0]  # the chosen set once fitted
         self.calibration = calibration
         self.early_stopping_rounds = early_stopping_rounds
         self.refit = refit
@@ -114,9 +138,7 @@ class ChurnModel:
 
     def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
         """Columns, dtypes and category levels exactly as the booster saw them in training."""
-        missing = [c for c in self.feature_names_ if c not in X.columns]
-        if missing:
-            raise DataError(f"input lacks {len(missing)} model feature(s): {', '.join(missing[:5])}")
+        self._check_columns(X)
         out = X[self.feature_names_].copy()
         for c in self.feature_names_:
             if c in self.categories_:
@@ -124,6 +146,11 @@ class ChurnModel:
             else:
                 out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
         return out
+
+    def _check_columns(self, X: pd.DataFrame) -> None:
+        missing = [c for c in self.feature_names_ if c not in X.columns]
+        if missing:
+            raise DataError(f"input lacks {len(missing)} model feature(s): {', '.join(missing[:5])}")
 
     def _learn_schema(self, X: pd.DataFrame) -> None:
         self.feature_names_ = feature_columns(X)
@@ -157,15 +184,17 @@ class ChurnModel:
         y_val = np.asarray(y_val).astype(int)
         self._learn_schema(X)
         Xt, Xv = self.prepare(X), self.prepare(X_val)
-        tried = []
-        for extra in self.candidates or [{}]:
-            params = {**self.params, **extra}
+        fits, losses = [], []
+        for params in self.candidates:
             clf = lgb.LGBMClassifier(**params, random_state=self.random_state, verbose=-1, n_jobs=2)
             callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
             clf.fit(Xt, y, eval_set=[(Xv, y_val)], eval_metric="binary_logloss", callbacks=callbacks)
-            tried.append((clf.best_score_["valid_0"]["binary_logloss"], len(tried), params, clf))
-        self.selection_scores_ = [t[0] for t in tried]
-        _, _, self.params, clf = min(tried, key=lambda t: t[:2])
+            p = np.clip(clf.predict_proba(Xv)[:, 1], 1e-15, 1 - 1e-15)
+            fits.append(clf)
+            losses.append(-(y_val * np.log(p) + (1 - y_val) * np.log(1 - p)))
+        chosen = simplest_within_one_se(losses)
+        self.selection_losses_ = [float(x.mean()) for x in losses]
+        self.params, clf = self.candidates[chosen], fits[chosen]
         self.booster_ = clf.booster_
         self.best_iteration_ = int(clf.best_iteration_ or self.params["n_estimators"])
         raw_val = self.raw_score(X_val)
@@ -190,9 +219,34 @@ class ChurnModel:
         )
         return self
 
+    def matrix(self, X: pd.DataFrame) -> np.ndarray:
+        """The float matrix the booster reads: the values of `prepare`, categories as their codes
+        (unknown levels and missing as NaN), built without copying the frame column by column."""
+        self._check_columns(X)
+        pos = {c: j for j, c in enumerate(self.feature_names_)}
+        numeric = [c for c in self.feature_names_ if c not in self.categories_]
+        out = np.empty((len(X), len(self.feature_names_)))
+        try:
+            out[:, [pos[c] for c in numeric]] = X[numeric].to_numpy(np.float64, na_value=np.nan)
+        except (TypeError, ValueError):  # text in a numeric column: coerce it like `prepare`
+            for c in numeric:
+                out[:, pos[c]] = pd.to_numeric(X[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+        if "_levels" not in self.__dict__:  # built once; models pickled before it existed lack it
+            self._levels = {c: pd.Index(levels, dtype=object) for c, levels in self.categories_.items()}
+        for c, levels in self._levels.items():
+            codes = levels.get_indexer(X[c].to_numpy(object)).astype(np.float64)
+            codes[codes < 0] = np.nan
+            out[:, pos[c]] = codes
+        return out
+
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds before calibration."""
-        return self.booster_.predict(self.prepare(X), raw_score=True, num_iteration=self.best_iteration_)
+        return self.booster_.predict(
+            self.matrix(X),
+            raw_score=True,
+            num_iteration=self.best_iteration_,
+            num_threads=1 if len(X) < 1000 else 0,  # an API request: threads cost more than they save
+        )
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of churn within the horizon, one per row."""

@@ -80,7 +80,7 @@ def evaluate_table(
     X, y = prepare_table(table, label, id_col)
     result = EvaluationResult()
     for k, (tr, te) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y)):
-        model = ChurnModel(params_for(len(tr), params), random_state=seed).fit(X.iloc[tr], y[tr])
+        model = ChurnModel(params_for(params), random_state=seed).fit(X.iloc[tr], y[tr])
         p = model.predict_proba(X.iloc[te])
         table_k = compare(y[te], p, X.iloc[tr], y[tr], X.iloc[te])
         for name, row in table_k.iterrows():
@@ -119,9 +119,7 @@ def fit_on_frame(
             raise DataError(
                 f"the {name} cutoffs have only one label class; use more data or a longer horizon"
             )
-    return ChurnModel(params_for(len(tr), params), random_state=seed).fit(
-        tr, tr["churned"], va, va["churned"]
-    )
+    return ChurnModel(params_for(params), random_state=seed).fit(tr, tr["churned"], va, va["churned"])
 
 
 def train_churn(

@@ -47,6 +47,18 @@ def test_equals_lightgbm_pred_contrib_with_missing_zeros_and_categories(model):
     np.testing.assert_allclose(ours.sum(axis=1), model.raw_score(X), atol=1e-6)
 
 
+def test_api_sized_requests_and_messy_values_match_lightgbm(model):
+    X = _frame(40, 3)  # under SERIAL_ROWS: the single-thread path
+    X["plan"] = X["plan"].astype(object)
+    X.loc[X.index[:3], "plan"] = ["platinum", None, "pro"]  # unknown level, missing, known
+    X["a"] = X["a"].astype(object)
+    X.loc[X.index[3], "a"] = "oops"  # text in a numeric column counts as missing
+    native = model.booster_.predict(model.prepare(X), pred_contrib=True, num_iteration=model.best_iteration_)
+    np.testing.assert_allclose(tree_shap(model, X.iloc[:1]), native[:1], atol=1e-6)
+    np.testing.assert_allclose(tree_shap(model, X), native, atol=1e-6)
+    np.testing.assert_allclose(model.raw_score(X), native.sum(axis=1), atol=1e-6)
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_deep_booster_and_zero_missing_type(seed):
     rng = np.random.default_rng(seed)
