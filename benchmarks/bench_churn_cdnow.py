@@ -3,8 +3,9 @@
 Usage: .venv/bin/python benchmarks/bench_churn_cdnow.py
 Churn = no purchase in the 91 days after the cutoff. Peers in the same run: the BG/NBD model
 (lifetimes), the recency rule, logistic regression, and LightGBM trained on a single snapshot.
-The "regularised" row uses shallow trees (num_leaves 3, min_child_samples 500); that preset was
-chosen by looking at this very backtest, so its figure is optimistic.
+The "regularised" row fixes shallow trees (num_leaves 3, min_child_samples 500); that preset was
+chosen by looking at this very backtest, so its figure is optimistic. The default row chooses its
+capacity on the validation cutoffs only (training/churn.py CAPACITY_PRESETS).
 """
 
 from __future__ import annotations

@@ -164,7 +164,7 @@ class ChurnModel:
         self.categorical_features_ = list(self.categories_)
 
     def fit(self, X: pd.DataFrame, y, X_val: pd.DataFrame | None = None, y_val=None) -> ChurnModel:
-        """Fit on (X, y); early-stop and calibrate on (X_val, y_val).
+        """Fit on (X, y); early-stop, choose among the candidates and calibrate on (X_val, y_val).
 
         Without a validation set, a stratified 20% of X is held out for both. With `refit`, the
         booster is then refit on training and validation rows together, with the number of trees
@@ -212,8 +212,9 @@ class ChurnModel:
             self.booster_ = full.booster_
             self.best_iteration_ = n_trees
         logger.info(
-            "churn model: %d trees, %s calibration, validation AUC %.3f",
+            "churn model: %d trees of %d leaves, %s calibration, validation AUC %.3f",
             self.best_iteration_,
+            self.params["num_leaves"],
             self.calibrator_.method,
             self.metrics_["auc"],
         )

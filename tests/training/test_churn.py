@@ -8,7 +8,7 @@ from needradar.errors import DataError
 from serving.explain import tree_shap
 from serving.scoring import score_customers
 from tests.churn_fixtures import fast_settings
-from training.churn import ChurnModel
+from training.churn import DEFAULT_PARAMS, ChurnModel, params_for, simplest_within_one_se
 from training.churn_pipeline import backtest, evaluate_table, normalise_label, prepare_table, train_churn
 from training.evaluation import classification_metrics, top_decile_lift
 
@@ -135,3 +135,13 @@ def test_backtest_uses_only_the_past(trained):
     assert result["metrics"]["lightgbm"]["auc"] > 0.6
     with pytest.raises(DataError, match="reaches past the data's end"):
         backtest(sample.events, cfg, sample.events.last_event_ts(), 30)
+
+
+def test_capacity_candidates_and_the_one_se_rule():
+    assert [p["num_leaves"] for p in params_for()] == [2, 4, DEFAULT_PARAMS["num_leaves"]]
+    assert params_for(DEFAULT_PARAMS) == params_for()  # the configured defaults are not overrides
+    assert len(params_for({"num_leaves": 7, "learning_rate": 0.1})) == 2  # the user's values win
+    rng = np.random.default_rng(0)
+    best, noise = 0.4 + 0.1 * rng.normal(size=1000), 0.05 * rng.normal(size=1000)
+    assert simplest_within_one_se([best + 0.001 + noise, best]) == 0  # within the noise: the simpler
+    assert simplest_within_one_se([best + 0.01 + noise, best]) == 1
