@@ -3,7 +3,8 @@
 Usage: make demo, then  .venv/bin/python benchmarks/bench_latency.py [--seconds 60] [--clients 50]
 Starts `bentoml serve` on 127.0.0.1 with the demo's champions and outputs (var/), runs N concurrent
 clients for the given time (one customer each, with reasons), then a 100-customer batch phase.
-Bounded in time and count; only loopback traffic.
+Then one client alone, the same clients on /livez (the HTTP floor: server plus this client), and the
+same scoring call in process without HTTP. Bounded in time and count; only loopback traffic.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -32,34 +34,62 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-async def _load(url: str, ids: list[str], clients: int, seconds: float, batch: int) -> dict:
-    latencies, errors = [], 0
+async def _load(
+    url: str, ids: list[str], clients: int, seconds: float, batch: int, path: str = "/score"
+) -> dict:
+    """`clients` closed-loop clients for `seconds`; batch=0 sends a GET to `path` (the floor)."""
+    latencies, errors = [], Counter()
     stop = time.perf_counter() + seconds
     headers = {"Authorization": f"Bearer {KEY}"}
-    async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=clients)) as client:
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=clients)) as client:
 
         async def worker(seed: int) -> None:
-            nonlocal errors
             rng = np.random.default_rng(seed)
             while time.perf_counter() < stop:
-                body = {"customer_ids": list(rng.choice(ids, batch))}
+                body = {"customer_ids": [str(x) for x in rng.choice(ids, batch)]}
                 t0 = time.perf_counter()
                 try:
-                    r = await client.post(f"{url}/score", json=body, headers=headers)
-                    ok = r.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
+                    if batch:
+                        r = await client.post(f"{url}{path}", json=body, headers=headers)
+                    else:
+                        r = await client.get(f"{url}{path}")
+                    if r.status_code != 200:
+                        errors[f"HTTP {r.status_code}: {r.text[:80]}"] += 1
+                except httpx.HTTPError as e:
+                    errors[type(e).__name__] += 1
                 latencies.append(time.perf_counter() - t0)
-                errors += not ok
 
         await asyncio.gather(*(worker(i) for i in range(clients)))
     ms = np.array(latencies) * 1000
     return {
         "requests": len(ms),
-        "errors": errors,
+        "errors": sum(errors.values()),
+        "error_kinds": dict(errors),
         "throughput_rps": round(len(ms) / seconds, 1),
         "p50_ms": round(float(np.percentile(ms, 50)), 1),
         "p99_ms": round(float(np.percentile(ms, 99)), 1),
+        "max_ms": round(float(ms.max()), 1),
+    }
+
+
+def _in_process(home: Path, ids: list[str], n: int = 300) -> dict:
+    """The same scoring call without HTTP, one customer at a time (the floor of our own code)."""
+    os.environ["NEEDRADAR_HOME"] = str(home)
+    from needradar.config import load_config
+    from serving.service import _score_stored
+    from serving.state import load_state
+
+    state = load_state(load_config())
+    _score_stored(state, ids[:1])
+    ms = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        _score_stored(state, [ids[i % len(ids)]])
+        ms.append((time.perf_counter() - t0) * 1000)
+    return {
+        "calls": n,
+        "p50_ms": round(float(np.median(ms)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
     }
 
 
@@ -100,20 +130,21 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.5)
         asyncio.run(_load(url, ids, 4, 3, 1))  # warm-up
-        single = asyncio.run(_load(url, ids, args.clients, args.seconds, 1))
-        batch = asyncio.run(_load(url, ids, 4, min(args.seconds, 20), 100))
+        short = min(args.seconds, 20)
+        results = {
+            "one_customer": asyncio.run(_load(url, ids, args.clients, args.seconds, 1)),
+            "one_customer_one_client": asyncio.run(_load(url, ids, 1, short, 1)),
+            "batch_of_100_with_4_clients": asyncio.run(_load(url, ids, 4, short, 100)),
+            "floor_livez_same_clients": asyncio.run(_load(url, ids, args.clients, short, 0, "/livez")),
+        }
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    results["in_process_one_customer"] = _in_process(home, ids)
+    workers = os.environ.get("NEEDRADAR_WORKERS", "1")
     print(
         json.dumps(
-            {
-                "clients": args.clients,
-                "seconds": args.seconds,
-                "one_customer": single,
-                "batch_of_100_with_4_clients": batch,
-            },
-            indent=2,
+            {"clients": args.clients, "seconds": args.seconds, "workers": workers, **results}, indent=2
         )
     )
 

@@ -5,7 +5,7 @@ docs/data-contract.md describes the same contract for people. Extra columns are 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 import pandas as pd
@@ -28,7 +28,10 @@ class TableSpec:
     name: str
     columns: tuple[Column, ...]
     key: str | None = None  # a column whose values must be unique
-    ts_columns: tuple[str, ...] = ()  # timestamps that must not lie after the as-of date
+    ts_columns: tuple[str, ...] = ()  # when the row happened: must not lie after the as-of date
+    # Outcomes that come after the row itself (churn, response, resolution): after the as-of date
+    # they are not known yet, so loading as of D blanks them (with what they carry, e.g. csat).
+    later_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     description: str = ""
 
     @property
@@ -50,7 +53,8 @@ CUSTOMERS = TableSpec(
         Column("churn_ts", "timestamp", nullable=True),
     ),
     key="customer_id",
-    ts_columns=("signup_ts", "churn_ts"),
+    ts_columns=("signup_ts",),
+    later_columns={"churn_ts": ()},
     description="One row per customer; churn_ts is null while the customer stays.",
 )
 
@@ -94,7 +98,8 @@ TICKETS = TableSpec(
         Column("csat", "float", nullable=True, min_value=1, max_value=5),
     ),
     key="ticket_id",
-    ts_columns=("ts", "first_response_ts", "resolved_ts", "reopened_ts"),
+    ts_columns=("ts",),
+    later_columns={"first_response_ts": (), "resolved_ts": ("csat",), "reopened_ts": ()},
     description="Support tickets (complaints, consultations); csat is given at resolution.",
 )
 
@@ -123,7 +128,8 @@ REQUIREMENTS = TableSpec(
         Column("resolved_ts", "timestamp", nullable=True),
     ),
     key="request_id",
-    ts_columns=("ts", "resolved_ts"),
+    ts_columns=("ts",),
+    later_columns={"resolved_ts": ()},
     description="Customer requests; resolved_ts is when it was resolved or rejected.",
 )
 

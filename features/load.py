@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.contract import TABLES, EventData
+from features.contract import TABLES, EventData, TableSpec
 from features.validate import ValidationReport, validate_tables
 from needradar.config import Settings
 from needradar.errors import DataError
@@ -105,4 +105,25 @@ def load_event_data(
                 "quarantined %d of %d rows of %s into %s", len(bad), len(typed), name, quarantine_dir
             )
         clean[name] = typed.drop(index=bad).reset_index(drop=True) if bad else typed
+    if as_of is not None:
+        clean = {name: _as_known_on(df, TABLES[name], pd.Timestamp(as_of)) for name, df in clean.items()}
     return EventData(**clean)
+
+
+def _as_known_on(df: pd.DataFrame, spec: TableSpec, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Blank the outcomes that happen after the as-of day: on D they are not known yet."""
+    day_end = as_of.normalize() + pd.Timedelta(days=1)  # the as-of day counts whole
+    out = df
+    for col, carried in spec.later_columns.items():
+        later = (df[col] >= day_end).fillna(False).to_numpy(bool)
+        if later.any():
+            out = out.copy() if out is df else out
+            out.loc[later, [col, *carried]] = None
+            logger.info(
+                "%s: %d %s values after %s are not known yet; blanked",
+                spec.name,
+                later.sum(),
+                col,
+                f"{as_of:%Y-%m-%d}",
+            )
+    return out

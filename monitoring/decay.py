@@ -13,7 +13,7 @@ from features.labels import churn_labels
 from monitoring.alerts import Alert, make_alert
 from needradar.config import Settings
 from training.evaluation import classification_metrics
-from training.forecasting.metrics import coverage
+from training.forecasting.metrics import coverage, mase, seasonal_naive_scale
 
 logger = logging.getLogger(__name__)
 
@@ -30,33 +30,44 @@ def realised_churn_quality(
     }
 
 
-def realised_forecast_quality(forecast: pd.DataFrame, actuals: pd.DataFrame) -> pd.DataFrame:
-    """Per series: mean absolute error, interval coverage and days compared (forecast vs actuals)."""
+def realised_forecast_quality(forecast: pd.DataFrame, actuals: pd.DataFrame, period: int = 7) -> pd.DataFrame:
+    """Per series: MASE, mean absolute error, interval coverage and days compared.
+
+    MASE is scaled, as in the backtests, by the in-sample error of the seasonal naive forecast
+    on the history before the forecast's first day.
+    """
     m = forecast.merge(actuals, on=["series_id", "ds"])
     rows = []
     for sid, g in m.groupby("series_id"):
+        history = actuals[(actuals["series_id"] == sid) & (actuals["ds"] < g["ds"].min())]
+        scale = seasonal_naive_scale(history.sort_values("ds")["y"].to_numpy(), period)
         rows.append(
             {
                 "series_id": sid,
+                "mase": mase(g["y"], g["yhat"], scale),
                 "mae": float((g["y"] - g["yhat"]).abs().mean()),
                 "coverage": coverage(g["y"], g["yhat_lower"], g["yhat_upper"]),
                 "days": len(g),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["series_id", "mase", "mae", "coverage", "days"])
 
 
-def matured_lists(out_root: Path, as_of, horizon_days: int) -> list[tuple[pd.Timestamp, Path]]:
-    """Earlier daily outputs whose churn horizon has passed by `as_of`."""
+def matured(out_root: Path, as_of, horizon_days: int, name: str) -> list[tuple[pd.Timestamp, Path]]:
+    """Earlier daily outputs `name` (at_risk.parquet, forecast.csv) whose horizon has passed by
+    `as_of`, oldest first."""
     found = []
     for day_dir in sorted(Path(out_root).glob("????-??-??")):
         day = pd.Timestamp(day_dir.name)
-        if (
-            day + pd.Timedelta(days=horizon_days) <= pd.Timestamp(as_of)
-            and (day_dir / "at_risk.parquet").exists()
-        ):
-            found.append((day, day_dir / "at_risk.parquet"))
+        if day + pd.Timedelta(days=horizon_days) <= pd.Timestamp(as_of) and (day_dir / name).exists():
+            found.append((day, day_dir / name))
     return found
+
+
+def latest_matured(out_root: Path, as_of, horizon_days: int, name: str) -> tuple[pd.Timestamp, Path] | None:
+    """The newest of `matured`: run daily, each output is judged once, when its outcome is complete."""
+    found = matured(out_root, as_of, horizon_days, name)
+    return found[-1] if found else None
 
 
 def decay_alerts(
@@ -82,34 +93,49 @@ def decay_alerts(
     ]
 
 
-def coverage_alerts(quality: pd.DataFrame, nominal: float, as_of, settings: Settings) -> list[Alert]:
-    """Interval coverage far below nominal (by more than the configured tolerance) per series."""
-    low = quality[quality["coverage"] < nominal - settings.monitoring.coverage_tolerance]
-    return [
-        make_alert(
-            "decay",
-            "yellow",
-            row.series_id,
-            as_of,
-            f"{row.series_id}: intervals covered {row.coverage:.0%} of actuals over {row.days} days "
-            f"(nominal {nominal:.0%}); retrain with `needradar forecast train`",
-            settings,
-            actual=row.coverage,
-            expected=nominal,
-            rule="coverage",
-        )
-        for row in low.itertuples()
-    ]
+def forecast_decay_alerts(
+    quality: pd.DataFrame, nominal: float, as_of, forecast_day, settings: Settings
+) -> list[Alert]:
+    """Per series: worse than the seasonal naive (MASE above `mase_threshold`) or interval coverage
+    below nominal by more than `coverage_tolerance`. Yellow: the planners check, then retrain."""
+    cfg = settings.monitoring
+    origin = f"{pd.Timestamp(forecast_day):%Y-%m-%d}"
+    alerts = []
+    for row in quality.itertuples():
+        problems = []
+        if np.isfinite(row.mase) and row.mase > cfg.mase_threshold:
+            problems.append(f"MASE {row.mase:.2f} (above {cfg.mase_threshold:g})")
+        if row.coverage < nominal - cfg.coverage_tolerance:
+            problems.append(f"intervals covered {row.coverage:.0%} (nominal {nominal:.0%})")
+        if problems:
+            alerts.append(
+                make_alert(
+                    "decay",
+                    "yellow",
+                    row.series_id,
+                    as_of,
+                    f"{row.series_id}: the forecast of {origin} reached {' and '.join(problems)} over "
+                    f"{row.days} days; retrain with `needradar forecast train`",
+                    settings,
+                    actual=row.mase,
+                    expected=cfg.mase_threshold,
+                    rule=f"forecast:{origin}",
+                    evidence={"mase": row.mase, "mae": row.mae, "coverage": row.coverage, "days": row.days},
+                )
+            )
+    return alerts
 
 
-def log_decay(metrics: dict[str, float], list_day, settings: Settings) -> None:
-    """Track realised quality over time in MLflow (experiment `<churn experiment>-decay`)."""
+def log_decay(metrics: dict[str, float], list_day, settings: Settings, task: str = "churn") -> None:
+    """Track realised quality over time in MLflow (experiment `<task experiment>-decay`)."""
     import mlflow
 
     from experiments.tracking import ensure_experiment, use_tracking
 
     use_tracking(settings)
-    exp = ensure_experiment(f"{settings.tracking.churn_experiment}-decay", settings)
-    with mlflow.start_run(experiment_id=exp, run_name=f"list-{pd.Timestamp(list_day):%Y-%m-%d}"):
+    base = settings.tracking.churn_experiment if task == "churn" else settings.tracking.volume_experiment
+    exp = ensure_experiment(f"{base}-decay", settings)
+    day = f"{pd.Timestamp(list_day):%Y-%m-%d}"
+    with mlflow.start_run(experiment_id=exp, run_name=f"{'list' if task == 'churn' else 'forecast'}-{day}"):
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
-        mlflow.log_param("list_day", f"{pd.Timestamp(list_day):%Y-%m-%d}")
+        mlflow.log_param("list_day" if task == "churn" else "forecast_day", day)

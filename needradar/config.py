@@ -282,6 +282,7 @@ class MonitoringConfig(Section):
     drift_share_threshold: float = 0.30
     auc_drop_threshold: float = 0.05
     coverage_tolerance: float = 0.10
+    mase_threshold: float = 1.0  # a forecast worse than the seasonal naive one
 
 
 class ServingConfig(Section):

@@ -119,7 +119,8 @@ def run_daily(
     def forecast():
         champion = registry.load("volume", settings)
         actuals = build_volume_series(s["load"], freq="D", end=day)
-        ahead = champion.model.predict(None, settings.forecast.horizon_days, history=actuals)
+        # from the as-of day even when the model has seen later days (a replay of an earlier day)
+        ahead = champion.model.predict(None, settings.forecast.horizon_days, history=actuals, origin=day)
         today = champion.model.predict(None, 1, history=actuals, origin=day - pd.Timedelta(days=1))
         out("forecast.csv", ahead)
         alerts.extend(volume_alerts(actuals, today, actuals, day, settings))
@@ -162,20 +163,32 @@ def run_daily(
 
     def monitor_decay():
         champion, _ = s["score"]
-        realised = []
-        for list_day, path in decay.matured_lists(Path(out_dir), day, settings.churn.horizon_days):
+        realised = {}
+        found = decay.latest_matured(Path(out_dir), day, settings.churn.horizon_days, "at_risk.parquet")
+        if found:
+            list_day, path = found
             quality = decay.realised_churn_quality(
                 pd.read_parquet(path), s["load"], list_day, settings.churn.horizon_days
             )
             decay.log_decay(quality, list_day, settings)
-            alerts.extend(
-                decay.decay_alerts(
-                    quality, champion.metrics.get("auc", float("nan")), day, list_day, settings
-                )
-            )
-            realised.append({"list_day": f"{list_day:%Y-%m-%d}", **quality})
-        if realised:
-            out("decay.csv", pd.DataFrame(realised))
+            training_auc = champion.metrics.get("auc", float("nan"))
+            alerts.extend(decay.decay_alerts(quality, training_auc, day, list_day, settings))
+            out("decay.csv", pd.DataFrame([{"list_day": f"{list_day:%Y-%m-%d}", **quality}]))
+            realised["churn"] = quality
+        found = decay.latest_matured(Path(out_dir), day, settings.forecast.horizon_days, "forecast.csv")
+        if found and "forecast" in s:
+            forecast_day, path = found
+            _, actuals = s["forecast"]
+            quality = decay.realised_forecast_quality(pd.read_csv(path, parse_dates=["ds"]), actuals)
+            summary = {
+                "mase_mean": float(quality["mase"].mean()),
+                "coverage_mean": float(quality["coverage"].mean()),
+            } | {f"mase/{r.series_id.replace('=', '-')}": r.mase for r in quality.itertuples()}
+            decay.log_decay(summary, forecast_day, settings, task="volume")
+            nominal = settings.forecast.interval_level
+            alerts.extend(decay.forecast_decay_alerts(quality, nominal, day, forecast_day, settings))
+            out("forecast_decay.csv", quality.assign(forecast_day=f"{forecast_day:%Y-%m-%d}"))
+            realised["volume"] = quality
         return realised
 
     run.step("load", load)

@@ -57,6 +57,34 @@ def test_future_timestamps(folder):
     assert not any(m.startswith("tickets, row 1, column ts") for m in msgs)  # the as-of day counts whole
 
 
+def test_outcomes_after_the_as_of_date_are_not_known_yet_rather_than_invalid(sample, tmp_path):
+    """A replay of day D on a later snapshot keeps the customers who churned after D and their open
+    tickets; it only forgets what had not happened yet."""
+    events = sample.events
+    day = (events.last_event_ts() - pd.Timedelta(days=60)).normalize()
+    day_end = day + pd.Timedelta(days=1)
+    write_event_data(events, tmp_path / "data")
+    report = validate_tables(read_raw_tables(tmp_path / "data"), as_of=day)
+    assert not any(p.column in ("churn_ts", "resolved_ts", "first_response_ts") for p in report.problems)
+    loaded = load_event_data(tmp_path / "data", as_of=day, quarantine_dir=tmp_path / "q")
+
+    c = events.customers
+    known = c[c["signup_ts"] < day_end]
+    later_churn = known["churn_ts"] >= day_end
+    assert later_churn.sum() > 0
+    assert len(loaded.customers) == len(known)  # nobody quarantined for churning later
+    by_id = loaded.customers.set_index("customer_id")["churn_ts"]
+    assert by_id.loc[known.loc[later_churn, "customer_id"]].isna().all()
+    assert (by_id.dropna() < day_end).all()
+
+    t = loaded.tickets
+    raw = events.tickets.set_index("ticket_id")
+    resolved_later = raw.loc[t["ticket_id"], "resolved_ts"].to_numpy() >= day_end
+    assert resolved_later.sum() > 0
+    assert t.loc[resolved_later, "resolved_ts"].isna().all() and t.loc[resolved_later, "csat"].isna().all()
+    assert len(t) == (events.tickets["ts"] < day_end).sum()
+
+
 def test_duplicated_ids(folder):
     def dup(df):
         df.loc[1, "ticket_id"] = df.loc[0, "ticket_id"]

@@ -61,6 +61,30 @@ def test_a_failing_step_leaves_the_rest(trained_home, tmp_path):
     assert at_risk["churn_probability"].is_monotonic_decreasing
 
 
+def test_decay_of_an_earlier_list_and_forecast_is_measured_and_tracked(trained_home, tmp_path):
+    import mlflow
+
+    cfg = trained_home["settings"]
+    as_of = pd.Timestamp(trained_home["as_of"])
+    earlier = as_of - pd.Timedelta(days=max(cfg.churn.horizon_days, cfg.forecast.horizon_days))
+    assert run_daily(trained_home["data"], f"{earlier:%Y-%m-%d}", tmp_path, cfg).ok
+    result = run_daily(trained_home["data"], trained_home["as_of"], tmp_path, cfg)
+    assert result.ok, result.steps
+    churn = pd.read_csv(result.day_dir / "decay.csv")
+    assert churn["list_day"].tolist() == [f"{earlier:%Y-%m-%d}"]
+    assert 0.5 < churn["auc"].iloc[0] <= 1 and 0 < churn["observed_rate"].iloc[0] < 1, churn.T
+    volume = pd.read_csv(result.day_dir / "forecast_decay.csv")
+    assert set(volume["series_id"]) == set(
+        pd.read_csv(tmp_path / f"{earlier:%Y-%m-%d}" / "forecast.csv")["series_id"]
+    )
+    assert (volume["days"] == cfg.forecast.horizon_days).all()
+    assert volume["mase"].between(0, 10).all() and volume["coverage"].between(0, 1).all()
+    runs = mlflow.search_runs(experiment_names=[f"{cfg.tracking.churn_experiment}-decay"])
+    assert f"list-{earlier:%Y-%m-%d}" in set(runs["tags.mlflow.runName"])
+    runs = mlflow.search_runs(experiment_names=[f"{cfg.tracking.volume_experiment}-decay"])
+    assert "metrics.mase_mean" in runs and runs["metrics.mase_mean"].notna().all()
+
+
 def test_bentoml_build(tmp_path):
     env = {**os.environ, "BENTOML_HOME": str(tmp_path / "bentoml")}
     r = subprocess.run(
