@@ -71,7 +71,7 @@ def booster_shap(booster: lgb.Booster, X: np.ndarray, num_iteration: int | None 
         t.expected,
     )
     if len(X) < SERIAL_ROWS:
-        return tt.shap_rows_serial(*args)
+        return tt.shap_rows_serial(*args, len(X))
     return tt.shap_rows(*args, max(16, min(BLOCK_ROWS, -(-len(X) // 4))))
 
 

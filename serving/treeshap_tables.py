@@ -183,59 +183,7 @@ def _goes_left(x, node, feat, thr, iscat, dleft, miss, cstart, clen, cats) -> bo
     return f <= thr[node]
 
 
-@numba.njit(cache=True)
-def _shap_block(
-    out,
-    lo,
-    hi,
-    X,
-    t_node_start,
-    t_leaf_start,
-    feat,
-    thr,
-    iscat,
-    dleft,
-    miss,
-    cstart,
-    clen,
-    cats,
-    d,
-    nsplit,
-    split_node,
-    split_dir,
-    split_k,
-    leaf_feat,
-    offset,
-    table,
-    n_features,
-    expected,
-):
-    """SHAP values of rows lo..hi into `out`, tree by tree (each tree's decisions reused per leaf)."""
-    max_nodes = 1
-    for t in range(len(t_node_start) - 1):
-        max_nodes = max(max_nodes, t_node_start[t + 1] - t_node_start[t])
-    dec = np.zeros(max_nodes, np.int8)
-    for t in range(len(t_node_start) - 1):
-        n0, n1 = t_node_start[t], t_node_start[t + 1]
-        for r in range(lo, hi):
-            x = X[r]
-            for node in range(n0, n1):
-                dec[node - n0] = _goes_left(x, node, feat, thr, iscat, dleft, miss, cstart, clen, cats)
-            for leaf in range(t_leaf_start[t], t_leaf_start[t + 1]):
-                k_n = d[leaf]
-                cold = 0
-                for s in range(nsplit[leaf]):
-                    cold |= (dec[split_node[leaf, s] - n0] ^ split_dir[leaf, s]) << split_k[leaf, s]
-                mask = ((1 << k_n) - 1) & ~cold
-                base = offset[leaf] + mask * k_n
-                for k in range(k_n):
-                    out[r, leaf_feat[leaf, k]] += table[base + k]
-    for r in range(lo, hi):
-        out[r, n_features] = expected
-
-
-@numba.njit(parallel=True, cache=True)
-def shap_rows(
+def _shap_rows(
     X,
     t_node_start,
     t_leaf_start,
@@ -259,90 +207,38 @@ def shap_rows(
     expected,
     block,
 ):
-    """SHAP values of all rows, blocks of `block` rows in parallel."""
+    """SHAP values of all rows; blocks of `block` rows run in parallel under `parallel=True`."""
     n = X.shape[0]
     out = np.zeros((n, n_features + 1))
     n_blocks = (n + block - 1) // block
+    max_nodes = 1
+    for t in range(len(t_node_start) - 1):
+        max_nodes = max(max_nodes, t_node_start[t + 1] - t_node_start[t])
     for b in numba.prange(n_blocks):
-        _shap_block(
-            out,
-            b * block,
-            min(n, b * block + block),
-            X,
-            t_node_start,
-            t_leaf_start,
-            feat,
-            thr,
-            iscat,
-            dleft,
-            miss,
-            cstart,
-            clen,
-            cats,
-            d,
-            nsplit,
-            split_node,
-            split_dir,
-            split_k,
-            leaf_feat,
-            offset,
-            table,
-            n_features,
-            expected,
-        )
+        dec = np.zeros(max_nodes, np.int8)
+        lo = b * block
+        hi = min(n, lo + block)
+        for t in range(len(t_node_start) - 1):
+            n0, n1 = t_node_start[t], t_node_start[t + 1]
+            for r in range(lo, hi):
+                x = X[r]
+                for node in range(n0, n1):
+                    dec[node - n0] = _goes_left(x, node, feat, thr, iscat, dleft, miss, cstart, clen, cats)
+                for leaf in range(t_leaf_start[t], t_leaf_start[t + 1]):
+                    k_n = d[leaf]
+                    cold = 0
+                    for s in range(nsplit[leaf]):
+                        cold |= (dec[split_node[leaf, s] - n0] ^ split_dir[leaf, s]) << split_k[leaf, s]
+                    mask = ((1 << k_n) - 1) & ~cold
+                    base = offset[leaf] + mask * k_n
+                    for k in range(k_n):
+                        out[r, leaf_feat[leaf, k]] += table[base + k]
+        for r in range(lo, hi):
+            out[r, n_features] = expected
     return out
 
 
-@numba.njit(cache=True)
-def shap_rows_serial(
-    X,
-    t_node_start,
-    t_leaf_start,
-    feat,
-    thr,
-    iscat,
-    dleft,
-    miss,
-    cstart,
-    clen,
-    cats,
-    d,
-    nsplit,
-    split_node,
-    split_dir,
-    split_k,
-    leaf_feat,
-    offset,
-    table,
-    n_features,
-    expected,
-):
-    """The same in the calling thread: a few rows (one API request) skip the thread pool's start-up."""
-    out = np.zeros((X.shape[0], n_features + 1))
-    _shap_block(
-        out,
-        0,
-        X.shape[0],
-        X,
-        t_node_start,
-        t_leaf_start,
-        feat,
-        thr,
-        iscat,
-        dleft,
-        miss,
-        cstart,
-        clen,
-        cats,
-        d,
-        nsplit,
-        split_node,
-        split_dir,
-        split_k,
-        leaf_feat,
-        offset,
-        table,
-        n_features,
-        expected,
-    )
-    return out
+# One source, two compilations: the thread pool for the daily job's many rows, the calling thread
+# for an API request's few (starting the pool costs more than it saves, worst on a busy machine).
+shap_rows = numba.njit(parallel=True, cache=True)(_shap_rows)
+shap_rows_serial = numba.njit(cache=True)(_shap_rows)
