@@ -5,8 +5,10 @@ and a ticket's response, resolution, reopening and csat, or a request's closing,
 happened by then. A request's status at D follows from its timestamps, never from today's
 `status` column. docs/features.md lists every feature.
 
-The computation works on any subset of customers with their events (a partition); the only
-population statistic, the average usage the warning rule compares against, can be passed in.
+The computation runs per customer partition: `customer_vectors` needs only a customer's own
+events; `add_population_features` then adds what compares a customer with everyone (RFM scores,
+value tier, the low-usage rule, fee vs the plan's median) in one cheap pass over all the vectors.
+`build_vectors` is the two in a row.
 """
 
 from __future__ import annotations
@@ -162,18 +164,13 @@ def _value_tier(score: pd.Series, settings: Settings) -> pd.Series:
     return pd.Series(tier, index=score.index)
 
 
-def build_vectors(
-    events: EventData,
-    as_of: pd.Timestamp | str,
-    settings: Settings,
-    usage_average: float | None = None,
-) -> pd.DataFrame:
-    """One row per customer active at `as_of`, `customer_id` first.
+def build_vectors(events: EventData, as_of: pd.Timestamp | str, settings: Settings) -> pd.DataFrame:
+    """One row per customer active at `as_of`, `customer_id` first."""
+    return add_population_features(customer_vectors(events, as_of, settings), settings)
 
-    Args:
-        usage_average: the population's mean 90-day sessions for the low-usage rule; computed from
-            the customers given when None (pass it in when building per partition).
-    """
+
+def customer_vectors(events: EventData, as_of: pd.Timestamp | str, settings: Settings) -> pd.DataFrame:
+    """The features that need only each customer's own events: run it per partition."""
     cutoff = cutoff_of(as_of)
     cust = active_customers(events.customers, as_of).reset_index(drop=True)
     index = pd.Index(cust["customer_id"])
@@ -186,10 +183,6 @@ def build_vectors(
     for col in ("plan", "segment", "region_tier"):
         if col in cust:
             out[col] = cust[col]
-    if "plan" in cust:
-        out["monthly_fee_vs_plan"] = cust["monthly_fee"] / cust.groupby("plan")["monthly_fee"].transform(
-            "median"
-        )
     for col in cust.columns:  # extra columns may become features
         if col not in out and col not in SKIP_EXTRA and pd.api.types.is_numeric_dtype(cust[col]):
             out[col] = cust[col].to_numpy()
@@ -219,9 +212,24 @@ def build_vectors(
     if interactions:
         last_contact = np.fmin.reduce(interactions) if len(interactions) > 1 else interactions[0]
         frame["days_since_last_interaction"] = last_contact
+    yearly = frame["spend_180d"] * 365 / 180 if "spend_180d" in frame else 0.0
+    frame["annual_value"] = np.fmax(yearly, 12 * frame["monthly_fee"].fillna(0))
+    for col in CATEGORICAL:
+        if col in frame:
+            frame[col] = frame[col].astype("category")
+    return frame
+
+
+def add_population_features(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Features relative to the whole population of `frame` (all partitions together)."""
+    frame = frame.copy()
+    if "plan" in frame:
+        median = frame.groupby("plan", observed=True)["monthly_fee"].transform("median")
+        after = max(frame.columns.get_loc(c) for c in ("plan", "segment", "region_tier") if c in frame)
+        frame.insert(after + 1, "monthly_fee_vs_plan", frame["monthly_fee"] / median)
     if "usage_sessions_90d" in frame:
         rules = settings.churn.rules
-        avg = frame["usage_sessions_90d"].mean() if usage_average is None else usage_average
+        avg = frame["usage_sessions_90d"].mean()
         quiet = ~(frame.get("days_since_last_interaction", pd.Series(np.nan)) <= rules.no_interaction_days)
         frame["usage_low_flag"] = (
             (frame["usage_sessions_90d"] < rules.low_usage_ratio * avg) & quiet
@@ -235,12 +243,7 @@ def build_vectors(
             frame[name] = np.ceil(pct * 5).clip(1, 5)
         frame["rfm_score"] = frame["rfm_r_score"] + frame["rfm_f_score"] + frame["rfm_m_score"]
         frame["value_tier"] = _value_tier(frame["rfm_score"] + m, settings)  # monetary breaks ties
-        yearly = frame["spend_180d"] * 365 / 180
     else:
         frame["value_tier"] = _value_tier(frame["monthly_fee"].fillna(0), settings)
-        yearly = pd.Series(0.0, index=frame.index)
-    frame["annual_value"] = np.fmax(yearly, 12 * frame["monthly_fee"].fillna(0))
-    for col in CATEGORICAL:
-        if col in frame:
-            frame[col] = frame[col].astype("category")
+    frame["value_tier"] = frame["value_tier"].astype("category")
     return frame

@@ -4,7 +4,7 @@ import pytest
 
 from features.contract import EventData
 from features.generate import generate_sample
-from features.vectors import build_vectors
+from features.vectors import add_population_features, build_vectors, customer_vectors
 from tests.features.reference_impl import reference_vectors
 
 
@@ -99,3 +99,19 @@ def test_usage_drop_rule(settings):
     )
     assert v.loc["A", "usage_drop_flag"] == 1.0
     assert v.loc["B", "usage_drop_flag"] == 0.0
+
+
+def test_partitions_then_one_population_pass_equal_the_whole(sample, settings):
+    events = sample.events
+    as_of = (events.last_event_ts() - pd.Timedelta(days=30)).normalize()
+    whole = build_vectors(events, as_of, settings)
+    ids = events.customers["customer_id"]
+    parts = []
+    for k in range(3):
+        mine = set(ids[ids.str[-6:].astype(int) % 3 == k])
+        tables = {n: df[df["customer_id"].isin(mine)] for n, df in events.tables().items()}
+        parts.append(customer_vectors(EventData(**tables), as_of, settings))
+    assert all(len(p) < len(whole) for p in parts)
+    merged = add_population_features(pd.concat(parts, ignore_index=True), settings)
+    merged = merged.set_index("customer_id").loc[whole["customer_id"]].reset_index()
+    pd.testing.assert_frame_equal(merged[whole.columns], whole, check_categorical=False)
