@@ -43,8 +43,11 @@ def score_customers(
     Args:
         explain_top: give reasons only to this many highest-risk customers (all when None).
     """
-    p = np.asarray(model.predict_proba(vectors), float) if len(vectors) else np.zeros(0)
-    order = np.argsort(-p, kind="stable")
+    raw = np.asarray(model.raw_score(vectors), float) if len(vectors) else np.zeros(0)
+    p = np.asarray(model.calibrator_.transform(raw), float) if len(vectors) else np.zeros(0)
+    # Isotonic calibration maps ranges of scores to one probability: within such a step the
+    # booster's own score still ranks, so it breaks the ties.
+    order = np.lexsort((-raw, -p))
     v = vectors.iloc[order].reset_index(drop=True)
     p = p[order]
     tiers = v["value_tier"].astype(str).to_numpy() if "value_tier" in v else np.full(len(v), "potential")
