@@ -188,7 +188,7 @@ class ChurnModel:
         for params in self.candidates:
             clf = lgb.LGBMClassifier(**params, random_state=self.random_state, verbose=-1, n_jobs=2)
             callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
-            clf.fit(Xt, y, eval_set=[(Xv, y_val)], eval_metric="binary_logloss", callbacks=callbacks)
+            clf.fit(Xt, y, eval_X=(Xv,), eval_y=(y_val,), eval_metric="binary_logloss", callbacks=callbacks)
             p = np.clip(clf.predict_proba(Xv)[:, 1], 1e-15, 1 - 1e-15)
             fits.append(clf)
             losses.append(-(y_val * np.log(p) + (1 - y_val) * np.log(1 - p)))
