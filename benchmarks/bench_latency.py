@@ -15,7 +15,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -24,6 +23,8 @@ import aiohttp
 import httpx
 import numpy as np
 import pandas as pd
+
+from needradar.commands.serve import bentoml_command
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "bench-key"
@@ -113,19 +114,7 @@ def main() -> None:
     port = _port()
     env = {**os.environ, "NEEDRADAR_HOME": str(home), "NEEDRADAR_API_KEY": KEY}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bentoml",
-            "serve",
-            "serving.service:NeedRadar",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--working-dir",
-            str(ROOT),
-        ],
+        bentoml_command("127.0.0.1", port),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

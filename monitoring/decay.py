@@ -53,21 +53,14 @@ def realised_forecast_quality(forecast: pd.DataFrame, actuals: pd.DataFrame, per
     return pd.DataFrame(rows, columns=["series_id", "mase", "mae", "coverage", "days"])
 
 
-def matured(out_root: Path, as_of, horizon_days: int, name: str) -> list[tuple[pd.Timestamp, Path]]:
-    """Earlier daily outputs `name` (at_risk.parquet, forecast.csv) whose horizon has passed by
-    `as_of`, oldest first."""
-    found = []
-    for day_dir in sorted(Path(out_root).glob("????-??-??")):
+def latest_matured(out_root: Path, as_of, horizon_days: int, name: str) -> tuple[pd.Timestamp, Path] | None:
+    """The newest earlier daily output `name` (at_risk.parquet, forecast.csv) whose horizon has
+    passed by `as_of`: run daily, each output is judged once, when its outcome is complete."""
+    for day_dir in sorted(Path(out_root).glob("????-??-??"), reverse=True):
         day = pd.Timestamp(day_dir.name)
         if day + pd.Timedelta(days=horizon_days) <= pd.Timestamp(as_of) and (day_dir / name).exists():
-            found.append((day, day_dir / name))
-    return found
-
-
-def latest_matured(out_root: Path, as_of, horizon_days: int, name: str) -> tuple[pd.Timestamp, Path] | None:
-    """The newest of `matured`: run daily, each output is judged once, when its outcome is complete."""
-    found = matured(out_root, as_of, horizon_days, name)
-    return found[-1] if found else None
+            return day, day_dir / name
+    return None
 
 
 def decay_alerts(

@@ -44,7 +44,7 @@ def score_customers(
         explain_top: give reasons only to this many highest-risk customers (all when None).
     """
     raw = np.asarray(model.raw_score(vectors), float) if len(vectors) else np.zeros(0)
-    p = np.asarray(model.calibrator_.transform(raw), float) if len(vectors) else np.zeros(0)
+    p = np.asarray(model.calibrate(raw), float) if len(raw) else raw
     # Isotonic calibration maps ranges of scores to one probability: within such a step the
     # booster's own score still ranks, so it breaks the ties.
     order = np.lexsort((-raw, -p))

@@ -105,12 +105,10 @@ def _score_stored(state, ids: list[str]) -> dict[str, dict]:
     }
 
 
-def _warm_up(state, settings) -> None:
+def _warm_up(state) -> None:
     """Score one stored customer so that the first request does not pay for compiling TreeSHAP."""
     if state.churn is not None and state.latest is not None and len(state.latest.vectors):
-        from serving.scoring import score_customers
-
-        score_customers(state.churn.model, state.latest.vectors.iloc[:1].reset_index(drop=True), settings)
+        _score_stored(state, list(state.latest.vectors.index[:1]))
 
 
 @bentoml.service(
@@ -125,7 +123,7 @@ class NeedRadar:
             raise RuntimeError("NEEDRADAR_API_KEY is not set; set it, or start with --insecure for local use")
         self.settings = load_config()
         self.state = load_state(self.settings)
-        _warm_up(self.state, self.settings)
+        _warm_up(self.state)
         self.batcher = MicroBatcher(_score_stored, self.settings.serving.max_batch)
         # The models and outputs live as long as the process: keep them out of the garbage
         # collector's full passes, which otherwise stall requests for hundreds of milliseconds.
@@ -306,7 +304,7 @@ class NeedRadar:
         from serving.state import load_state
 
         state = load_state(self.settings)
-        _warm_up(state, self.settings)
+        _warm_up(state)
         self.state = state
         return _model_info(self.state)  # calling the API method would go through HTTP again
 

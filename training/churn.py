@@ -199,7 +199,7 @@ class ChurnModel:
         self.best_iteration_ = int(clf.best_iteration_ or self.params["n_estimators"])
         raw_val = self.raw_score(X_val)
         self.calibrator_, self.calibration_scores_ = choose_calibrator(raw_val, y_val, self.calibration)
-        self.metrics_ = classification_metrics(y_val, self.calibrator_.transform(raw_val))
+        self.metrics_ = classification_metrics(y_val, self.calibrate(raw_val))
         if self.refit:
             n_trees = max(1, round(self.best_iteration_ * (len(Xt) + len(Xv)) / len(Xt)))
             full = lgb.LGBMClassifier(
@@ -249,9 +249,13 @@ class ChurnModel:
             num_threads=1 if len(X) < 1000 else 0,  # an API request: threads cost more than they save
         )
 
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """Probabilities from raw scores (log-odds) through the fitted calibrator."""
+        return self.calibrator_.transform(raw)
+
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of churn within the horizon, one per row."""
-        return self.calibrator_.transform(self.raw_score(X))
+        return self.calibrate(self.raw_score(X))
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Exact TreeSHAP values in log-odds space: (rows, features + 1), the last column the bias."""

@@ -11,6 +11,23 @@ import typer
 from needradar.config import REPO_ROOT
 
 
+def bentoml_command(host: str, port: int) -> list[str]:
+    """The `bentoml serve` command line for the service, from the repository root."""
+    return [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        "serving.service:NeedRadar",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--working-dir",
+        str(REPO_ROOT),
+    ]
+
+
 def serve(
     port: Annotated[int | None, typer.Option(help="Port (default from config).")] = None,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -28,17 +45,5 @@ def serve(
             f"{cfg.serving.api_key_env} is not set; set an API key, or pass --insecure for local use"
         )
     env = dict(os.environ, NEEDRADAR_INSECURE="1" if insecure else "0")
-    args = [
-        sys.executable,
-        "-m",
-        "bentoml",
-        "serve",
-        "serving.service:NeedRadar",
-        "--host",
-        host,
-        "--port",
-        str(port or cfg.serving.port),
-        "--working-dir",
-        str(REPO_ROOT),
-    ]
+    args = bentoml_command(host, port or cfg.serving.port)
     os.execvpe(args[0], args, env)

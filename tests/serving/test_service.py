@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 
@@ -14,7 +13,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from tests.serving.conftest import repo_root
+from needradar.commands.serve import bentoml_command
 
 pytestmark = pytest.mark.slow
 KEY = "test-key-123"
@@ -28,20 +27,13 @@ def _free_port() -> int:
 
 
 def _start(env: dict, port: int) -> subprocess.Popen:
-    cmd = [
-        sys.executable,
-        "-m",
-        "bentoml",
-        "serve",
-        "serving.service:NeedRadar",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--working-dir",
-        str(repo_root()),
-    ]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        bentoml_command("127.0.0.1", port),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 @pytest.fixture(scope="module")
