@@ -5,7 +5,7 @@ Churn = no purchase in the 91 days after the cutoff. Peers in the same run: the 
 (lifetimes), the recency rule, logistic regression, and LightGBM trained on a single snapshot.
 The "regularised" row fixes shallow trees (num_leaves 3, min_child_samples 500); that preset was
 chosen by looking at this very backtest, so its figure is optimistic. The default row chooses its
-capacity on the validation cutoffs only (training/churn.py CAPACITY_PRESETS).
+capacity on the validation cutoffs only (training/churn_model.py CAPACITY_PRESETS).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from lifetimes import BetaGeoFitter
 from lifetimes.utils import summary_data_from_transaction_data
 from sklearn.metrics import roc_auc_score
 
+from core.config import load_config
 from features.importers import cdnow_events
 from features.labels import build_training_frame, churn_labels
 from features.vectors import build_vectors
-from needradar.config import load_config
-from training.churn import ChurnModel
-from training.churn_pipeline import backtest
+from training.churn_model import ChurnModel
+from training.churn_recipes import backtest_churn
 
 CUTOFF, HORIZON = pd.Timestamp("1997-09-30"), 91
 REGULARISED = {
@@ -44,7 +44,7 @@ def main() -> None:
     out = {}
     for name, params in (("recipe_default", None), ("recipe_regularised", REGULARISED)):
         t0 = time.perf_counter()
-        r = backtest(events, settings, CUTOFF, HORIZON, params=params)
+        r = backtest_churn(events, settings, CUTOFF, HORIZON, params=params)
         out[name] = {**r["metrics"]["lightgbm"], "seconds": round(time.perf_counter() - t0, 1)}
         out["logistic_regression"] = r["metrics"]["logistic_regression"]
         out["recency_rule"] = r["metrics"]["recency_rule"]

@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from features.importers import telco_table
-from training.churn_pipeline import evaluate_table, prepare_table
+from training.churn_recipes import evaluate_table, prepare_table
 
 
 def main() -> None:

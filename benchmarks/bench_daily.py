@@ -10,9 +10,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from core.config import load_config
 from features.load import read_raw_tables
-from needradar.config import load_config
-from serving.daily import run_daily
+from pipelines.daily import run_daily
 
 
 def main() -> None:

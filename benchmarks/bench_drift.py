@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.config import load_config
 from features.generate import generate_sample
 from features.vectors import build_vectors
 from monitoring.drift import cached_reference, check_drift
-from needradar.config import load_config
 
 
 def main() -> None:

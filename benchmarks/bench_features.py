@@ -13,10 +13,10 @@ import time
 
 import pandas as pd
 
+from core.config import load_config
 from features.contract import EventData
 from features.generate import generate_sample
 from features.vectors import add_population_features, build_vectors, customer_vectors
-from needradar.config import load_config
 
 
 def main() -> None:

@@ -85,7 +85,7 @@ async def _load(
 def _in_process(home: Path, ids: list[str], n: int = 300) -> dict:
     """The same scoring call without HTTP, one customer at a time (the floor of our own code)."""
     os.environ["NEEDRADAR_HOME"] = str(home)
-    from needradar.config import load_config
+    from core.config import load_config
     from serving.service import _score_stored
     from serving.state import load_state
 

@@ -17,9 +17,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from needradar.config import load_config
+from core.config import load_config
 from serving.scoring import score_customers
-from training.churn import ChurnModel
+from training.churn_model import ChurnModel
 
 NAMES = [
     "tickets_unresolved_30d",

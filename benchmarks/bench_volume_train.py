@@ -13,8 +13,8 @@ import argparse
 import json
 import time
 
-from features.series import build_volume_series
-from needradar.config import load_config
+from core.config import load_config
+from features.volume_series import build_volume_series
 from training.forecasting.forecaster import train_volume
 
 

@@ -21,9 +21,9 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from core.config import Settings
+from core.errors import ModelNotFoundError, NeedradarError
 from experiments.tracking import use_tracking
-from needradar.config import Settings
-from needradar.errors import ModelNotFoundError, NeedradarError
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from needradar.config import Settings
+from core.config import Settings
 
 
 def use_tracking(settings: Settings) -> str:

@@ -9,7 +9,7 @@ import mlflow
 import optuna
 import pandas as pd
 
-from training.churn_pipeline import fit_on_frame
+from training.churn_recipes import fit_on_frame
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ import holidays
 import numpy as np
 import pandas as pd
 
+from core.config import Settings
 from features.contract import EventData
-from needradar.config import Settings
 
 CAUSES = ("unmet_needs", "slow_service", "price_sensitivity", "falling_usage")
 SEGMENTS = (("consumer", 0.70), ("smb", 0.22), ("enterprise", 0.08))

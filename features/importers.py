@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.errors import DataError
+from core.io import write_frame
 from features.contract import EventData
 from features.load import write_event_data
-from needradar.errors import DataError
-from needradar.io import write_frame
 
 
 def _require(package: str) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from core.config import Settings
+from core.errors import DataError
 from features.aggregate import cutoff_of
 from features.contract import EventData
 from features.vectors import active_customers, build_vectors
-from needradar.config import Settings
-from needradar.errors import DataError
 
 
 def churn_labels(events: EventData, as_of: pd.Timestamp | str, horizon_days: int) -> pd.Series:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.config import Settings
+from core.errors import DataError
+from core.io import write_frame
 from features.contract import TABLES, EventData, TableSpec
 from features.validate import ValidationReport, validate_tables
-from needradar.config import Settings
-from needradar.errors import DataError
-from needradar.io import write_frame
 
 logger = logging.getLogger(__name__)
 

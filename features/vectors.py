@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.config import Settings
 from features.aggregate import DAY, Events, cutoff_of, ratio
 from features.contract import EventData
-from needradar.config import Settings
 
 CATEGORICAL = ("plan", "segment", "region_tier", "value_tier")
 SKIP_EXTRA = {"customer_id", "signup_ts", "churn_ts"}

@@ -11,8 +11,8 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel
 
-from needradar.config import Settings
-from needradar.io import write_text
+from core.config import Settings
+from core.io import write_text
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.config import Settings
 from features.contract import EventData
 from features.labels import churn_labels
 from monitoring.alerts import Alert, make_alert
-from needradar.config import Settings
 from training.evaluation import classification_metrics
 from training.forecasting.metrics import coverage, mase, seasonal_naive_scale
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.config import Settings
+from core.io import atomic_path, write_frame, write_json
 from monitoring.alerts import Alert, make_alert
-from needradar.config import Settings
-from needradar.io import atomic_path, write_frame, write_json
 
 logger = logging.getLogger(__name__)
 PREDICTION = "churn_probability"

@@ -16,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.config import Settings
 from features.aggregate import cutoff_of
 from features.contract import EventData
 from monitoring.alerts import Alert, make_alert
-from needradar.config import Settings
 
 
 def _busdays(start: pd.Series, end: pd.Series) -> np.ndarray:

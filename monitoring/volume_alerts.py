@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.config import Settings
 from monitoring.alerts import Alert, make_alert
-from needradar.config import Settings
 
 MIN_BASELINE = 5.0
 

@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from core.errors import NeedradarError
 from needradar.commands import churn, daily, data, demo, features, forecast, models, monitor, serve
-from needradar.errors import NeedradarError
 
 app = typer.Typer(
     name="needradar",

@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from needradar.config import Settings
+from core.config import Settings
 
 
 def _words(slug: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from needradar.config import Settings
+from core.config import Settings
 from serving.explain import top_reasons, tree_shap
 from serving.playbook import action_for, channels_for, describe
 

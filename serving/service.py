@@ -116,7 +116,7 @@ def _warm_up(state) -> None:
 )
 class NeedRadar:
     def __init__(self) -> None:
-        from needradar.config import load_config
+        from core.config import load_config
         from serving.state import load_state
 
         if not os.environ.get("NEEDRADAR_API_KEY") and os.environ.get("NEEDRADAR_INSECURE") != "1":
@@ -140,7 +140,7 @@ class NeedRadar:
         rows: list[dict[str, Value]] | None = Field(None, description="Or score these behaviour vectors."),
     ) -> dict:
         """Churn probability, risk tier, value tier, value at risk and top reasons per customer."""
-        from needradar.errors import NeedradarError
+        from core.errors import NeedradarError
         from serving.scoring import score_customers
 
         state = self.state  # one consistent snapshot even if /reload swaps it meanwhile
@@ -248,7 +248,7 @@ class NeedRadar:
         horizon: int = Field(14, description="Days ahead."),
     ) -> dict:
         """Points and intervals per series, today's volume alerts and the staffing plan."""
-        from needradar.errors import NeedradarError
+        from core.errors import NeedradarError
 
         state = self.state
         if state.volume is None:

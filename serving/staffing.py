@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from needradar.config import Settings
+from core.config import Settings
 
 CHANNEL_GROUP = {"phone": "phone", "app": "online", "website": "online", "social": "social"}
 

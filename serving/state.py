@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from needradar.config import Settings
-from needradar.errors import ModelNotFoundError
+from core.config import Settings
+from core.errors import ModelNotFoundError
 
 logger = logging.getLogger(__name__)
 

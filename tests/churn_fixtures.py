@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from needradar.config import Settings
+from core.config import Settings
 
 FAST_LGBM = {"n_estimators": 150, "learning_rate": 0.08, "num_leaves": 15, "min_child_samples": 20}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from needradar.config import Settings, load_config
+from core.config import Settings, load_config
 
 
 @pytest.fixture(scope="session", autouse=True)

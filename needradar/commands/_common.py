@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from needradar.config import Settings, load_config
+from core.config import Settings, load_config
 
 console = Console()
 

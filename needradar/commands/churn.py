@@ -30,7 +30,7 @@ def train(
     as_json: JSON = False,
 ) -> None:
     """Train on stacked cutoffs, log to MLflow and register the model as `challenger`."""
-    from experiments.churn_run import train_and_register
+    from experiments.churn_experiment import train_and_register
     from needradar.commands.features import load
 
     cfg = settings()
@@ -66,8 +66,8 @@ def evaluate(
     as_json: JSON = False,
 ) -> None:
     """Cross-validate the full modelling recipe on your own labelled table, next to the baselines."""
-    from needradar.io import read_frame
-    from training.churn_pipeline import evaluate_table
+    from core.io import read_frame
+    from training.churn_recipes import evaluate_table
 
     with console.status(f"{folds}-fold cross-validation"):
         summary = evaluate_table(read_frame(table_file), label, id_col, folds, seed).summary()
@@ -88,12 +88,12 @@ def backtest(
 ) -> None:
     """Train as of a past day, score everyone active then, and compare with what really happened."""
     from needradar.commands.features import check_as_of, load
-    from training.churn_pipeline import backtest as run_backtest
+    from training.churn_recipes import backtest_churn
 
     events = load(data)
     check_as_of(events, cutoff)
     with console.status("backtesting"):
-        result = run_backtest(events, settings(), cutoff, horizon_days, every_days, cutoffs)
+        result = backtest_churn(events, settings(), cutoff, horizon_days, every_days, cutoffs)
     if as_json:
         emit_json(result)
     else:
@@ -113,10 +113,10 @@ def score(
     as_json: JSON = False,
 ) -> None:
     """Write today's at-risk list with the champion: risk, value at risk, reasons, action."""
+    from core.io import write_frame
     from experiments.registry import load as load_model
     from features.vectors import build_vectors
     from needradar.commands.features import check_as_of, load
-    from needradar.io import write_frame
     from serving.scoring import score_customers
 
     cfg = settings()

@@ -19,7 +19,7 @@ def daily(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run log as JSON.")] = False,
 ) -> None:
     """Run the day: load, vectors, at-risk list, forecasts, alerts, staffing, KPIs, drift, decay."""
-    from serving.daily import run_daily
+    from pipelines.daily import run_daily
 
     cfg = settings()
     with console.status("daily job") as status:

@@ -30,9 +30,9 @@ def generate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Write the realistic, causal sample data set (customers and five event tables)."""
+    from core.io import write_frame
     from features.generate import generate_sample
     from features.load import write_event_data
-    from needradar.io import write_frame
 
     cfg = settings()
     start = time.perf_counter()

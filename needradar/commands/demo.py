@@ -20,12 +20,12 @@ def demo(
     fresh: bool = typer.Option(False, "--fresh", help="Regenerate the sample data even if it exists."),
 ) -> None:
     """Generate the sample data, train and promote both models, run the daily job, show the results."""
-    from experiments.churn_run import train_and_register as train_churn
-    from experiments.volume_run import train_and_register as train_volume
+    from core.io import write_frame
+    from experiments.churn_experiment import train_and_register as train_churn
+    from experiments.volume_experiment import train_and_register as train_volume
     from features.generate import generate_sample
     from features.load import load_event_data, write_event_data
-    from needradar.io import write_frame
-    from serving.daily import run_daily
+    from pipelines.daily import run_daily
 
     cfg = settings()
     data = cfg.path("sample_data")

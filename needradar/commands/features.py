@@ -31,7 +31,7 @@ def check_as_of(events, as_of: str) -> None:
     """Refuse an as-of date outside the data's time range."""
     import pandas as pd
 
-    from needradar.errors import DataError
+    from core.errors import DataError
 
     first = events.customers["signup_ts"].min()
     last = events.last_event_ts()
@@ -50,8 +50,8 @@ def build(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Build one behaviour vector per customer active at the as-of date."""
+    from core.io import write_frame
     from features.vectors import build_vectors
-    from needradar.io import write_frame
 
     start = time.perf_counter()
     events = load(data)
@@ -76,9 +76,9 @@ def series(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Build the volume series: tickets by channel x category, requests by type x product area."""
-    from features.series import build_volume_series
-    from needradar.errors import NeedradarError
-    from needradar.io import write_frame
+    from core.errors import NeedradarError
+    from core.io import write_frame
+    from features.volume_series import build_volume_series
 
     if freq not in ("D", "h"):
         raise NeedradarError(f"--freq {freq!r} is not supported; use D or h")

@@ -19,7 +19,7 @@ def train(
     data: Annotated[Path, typer.Option(help="Data folder or DuckDB file.")], as_json: JSON = False
 ) -> None:
     """Backtest all models on every daily series, select per series, fit, log and register."""
-    from experiments.volume_run import train_and_register
+    from experiments.volume_experiment import train_and_register
     from needradar.commands.features import load
 
     cfg = settings()
@@ -74,7 +74,7 @@ def backtest(
     as_json: JSON = False,
 ) -> None:
     """Backtest every model on your own series (gaps such as business hours are fine)."""
-    from needradar.io import read_frame, write_frame
+    from core.io import read_frame, write_frame
     from training.forecasting.user import backtest_user_series, to_series
 
     user = to_series(read_frame(series), time_col, value_col, id_col)

@@ -49,8 +49,8 @@ def drift(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Compare two sets of behaviour vectors with Evidently: per-feature drift and the drifted share."""
+    from core.io import read_frame
     from monitoring.drift import check_drift
-    from needradar.io import read_frame
 
     result = check_drift(read_frame(reference), read_frame(current), settings(), out_dir=out)
     summary = {

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from needradar.config import REPO_ROOT
+from core.config import REPO_ROOT
 
 
 def bentoml_command(host: str, port: int) -> list[str]:
@@ -36,8 +36,8 @@ def serve(
     ] = False,
 ) -> None:
     """Start the scoring and forecasting HTTP service with the current champions."""
+    from core.errors import NeedradarError
     from needradar.commands._common import settings
-    from needradar.errors import NeedradarError
 
     cfg = settings()
     if not os.environ.get(cfg.serving.api_key_env) and not insecure:

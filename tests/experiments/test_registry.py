@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from core.errors import ModelNotFoundError, NeedradarError
 from experiments import registry
 from experiments.tracking import data_fingerprint, ensure_experiment, use_tracking
 from needradar.cli import app
-from needradar.errors import ModelNotFoundError, NeedradarError
-from training.churn import ChurnModel
+from training.churn_model import ChurnModel
 
 
 @pytest.fixture(scope="module")

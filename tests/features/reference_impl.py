@@ -6,8 +6,8 @@ import math
 
 import pandas as pd
 
+from core.config import Settings
 from features.contract import EventData
-from needradar.config import Settings
 
 
 def reference_vectors(events: EventData, as_of: str, settings: Settings) -> pd.DataFrame:

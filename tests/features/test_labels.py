@@ -1,9 +1,9 @@
 import pandas as pd
 import pytest
 
+from core.errors import DataError
 from features.contract import EventData
 from features.labels import build_training_frame, churn_labels, default_cutoffs
-from needradar.errors import DataError
 
 
 def test_labels_follow_churn_ts(sample):

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from features.series import build_volume_series
+from features.volume_series import build_volume_series
 
 
 def test_daily_counts_match_groupby(sample):

@@ -2,10 +2,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from core.errors import DataError
 from features.load import load_event_data, read_raw_tables, write_event_data
 from features.validate import validate_tables
 from needradar.cli import app
-from needradar.errors import DataError
 
 
 @pytest.fixture()

@@ -17,13 +17,13 @@ SMALL_CONFIG = {
 @pytest.fixture(scope="module")
 def trained_home(tmp_path_factory, settings):
     """Sample data, champions for churn and volume, and the daily outputs of the data's last day."""
-    from experiments.churn_run import train_and_register as train_churn
+    from core.config import load_config
+    from experiments.churn_experiment import train_and_register as train_churn
     from experiments.registry import promote
-    from experiments.volume_run import train_and_register as train_volume
+    from experiments.volume_experiment import train_and_register as train_volume
     from features.generate import generate_sample
     from features.load import write_event_data
-    from needradar.config import load_config
-    from serving.daily import run_daily
+    from pipelines.daily import run_daily
 
     home = tmp_path_factory.mktemp("served")
     config = home / "needradar.yaml"

@@ -5,7 +5,7 @@ import pytest
 
 from serving import explain, treeshap_tables
 from serving.explain import booster_shap, top_reasons, tree_shap
-from training.churn import ChurnModel
+from training.churn_model import ChurnModel
 
 
 def _frame(n: int, seed: int) -> pd.DataFrame:

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from serving.scoring import customer_value, risk_tier, score_customers
-from training.churn import ChurnModel
+from training.churn_model import ChurnModel
 
 
 def _vectors(n: int, seed: int) -> pd.DataFrame:
@@ -111,12 +111,12 @@ def test_churn_score_command(store, settings, sample, sample_dir, tmp_path):
     import mlflow
     from typer.testing import CliRunner
 
+    from core.errors import DataError, ModelNotFoundError
     from experiments import registry
     from experiments.tracking import ensure_experiment, use_tracking
     from features.labels import churn_labels
     from features.vectors import build_vectors
     from needradar.cli import app
-    from needradar.errors import DataError, ModelNotFoundError
 
     out = tmp_path / "at_risk.csv"
     args = ["churn", "score", "--data", str(sample_dir), "--out", str(out)]

@@ -2,14 +2,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.errors import DataError
 from features.generate import generate_sample
 from features.labels import build_training_frame, default_cutoffs
-from needradar.errors import DataError
 from serving.explain import tree_shap
 from serving.scoring import score_customers
 from tests.churn_fixtures import fast_settings
-from training.churn import DEFAULT_PARAMS, ChurnModel, params_for, simplest_within_one_se
-from training.churn_pipeline import backtest, evaluate_table, normalise_label, prepare_table, train_churn
+from training.churn_model import DEFAULT_PARAMS, ChurnModel, params_for, simplest_within_one_se
+from training.churn_recipes import backtest_churn, evaluate_table, normalise_label, prepare_table, train_churn
 from training.evaluation import classification_metrics, top_decile_lift
 
 CAUSE_PREFIXES = {
@@ -130,11 +130,11 @@ def test_bad_labels_and_tables(table):
 def test_backtest_uses_only_the_past(trained):
     cfg, sample, _ = trained
     cutoff = sample.events.last_event_ts().normalize() - pd.Timedelta(days=60)
-    result = backtest(sample.events, cfg, cutoff, 30, every_days=30, n_cutoffs=4)
+    result = backtest_churn(sample.events, cfg, cutoff, 30, every_days=30, n_cutoffs=4)
     assert all(pd.Timestamp(c) + pd.Timedelta(days=30) <= cutoff for c in result["training_cutoffs"])
     assert result["metrics"]["lightgbm"]["auc"] > 0.6
     with pytest.raises(DataError, match="reaches past the data's end"):
-        backtest(sample.events, cfg, sample.events.last_event_ts(), 30)
+        backtest_churn(sample.events, cfg, sample.events.last_event_ts(), 30)
 
 
 def test_capacity_candidates_and_the_one_se_rule():

@@ -2,13 +2,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from needradar.errors import DataError
-from training.forecasting.backtest import run_backtest
+from core.errors import DataError
+from training.forecasting.backtest import backtest_volumes
 from training.forecasting.baselines import seasonal_naive
 from training.forecasting.forecaster import VolumeForecaster, train_volume
 from training.forecasting.global_lgbm import lags_for
 from training.forecasting.metrics import mase, seasonal_naive_scale
-from training.forecasting.series import check_series, weekly_period
+from training.forecasting.series_checks import check_series, weekly_period
 from training.forecasting.user import backtest_user_series, to_series
 
 
@@ -40,7 +40,7 @@ def test_baselines_and_lags():
 
 def test_backtest_beats_seasonal_naive_on_clean_seasonality():
     series = {f"s{i}": _weekly(seed=i) for i in range(3)}
-    bt = run_backtest(
+    bt = backtest_volumes(
         series, 14, 2, 7, None, models=("lightgbm", "seasonal_naive", "moving_average"), n_jobs=1
     )
     mean = bt.scores.groupby("model")["mase"].mean()
@@ -83,7 +83,7 @@ def test_bad_series(frame, horizon, message):
 
 @pytest.fixture(scope="module")
 def forecaster(sample, settings):
-    from features.series import build_volume_series
+    from features.volume_series import build_volume_series
 
     long = build_volume_series(sample.events)
     keep = long[long["series_id"].isin(["tickets/total", "tickets/channel=phone", "requirements/total"])]
@@ -129,7 +129,7 @@ def test_mase_of_a_backtest_by_hand():
     """Two folds of 7 rows: each fold's MASE uses its own training data's seasonal naive error."""
     y = np.tile([10.0, 20, 30, 40, 50, 5, 5], 4) + np.r_[np.zeros(14), np.full(7, 7.0), np.zeros(7)]
     df = pd.DataFrame({"ds": pd.date_range("2025-01-06", periods=28, freq="D"), "y": y})
-    bt = run_backtest({"s": df}, 7, 2, 7, None, models=("seasonal_naive", "moving_average"), n_jobs=1)
+    bt = backtest_volumes({"s": df}, 7, 2, 7, None, models=("seasonal_naive", "moving_average"), n_jobs=1)
     sn = bt.scores[(bt.scores["model"] == "seasonal_naive")]["mase"].iloc[0]
     # fold 0: train rows 0-13 repeat one week exactly: scale 0 -> nan, the fold is left out.
     # fold 1: train rows 0-20, in-sample seasonal naive errors |7| on 7 of 14 rows -> scale 3.5;
@@ -147,7 +147,7 @@ def test_train_volume_refuses_short_series_and_unknown_models(settings):
         DataError, match="series tickets/total has 16 days; forecasting needs at least two weeks"
     ):
         train_volume(long, settings)
-    from needradar.errors import ConfigError
+    from core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="unknown model 'arima'; choose from prophet"):
         train_volume(long, settings, models=("arima",))

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from needradar.config import Settings
+from core.config import Settings
 from training.forecasting.baselines import moving_average, seasonal_naive
 from training.forecasting.conformal import conformal_widths
 from training.forecasting.global_lgbm import GlobalLGBM
@@ -47,7 +47,7 @@ def _prophet_job(sid, train, test_ds, settings, sub_daily, interval):
     return sid, fc, time.perf_counter() - t0
 
 
-def run_backtest(
+def backtest_volumes(
     series: dict[str, pd.DataFrame],
     horizon: int,
     folds: int,

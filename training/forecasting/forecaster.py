@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from needradar.config import Settings
-from needradar.errors import ConfigError, DataError
-from needradar.io import write_frame, write_json, write_text
-from training.forecasting.backtest import MODELS, BacktestResult, run_backtest
+from core.config import Settings
+from core.errors import ConfigError, DataError
+from core.io import write_frame, write_json, write_text
+from training.forecasting.backtest import MODELS, BacktestResult, backtest_volumes
 from training.forecasting.baselines import moving_average, seasonal_naive
 from training.forecasting.global_lgbm import GlobalLGBM
 from training.forecasting.metrics import coverage, mase, seasonal_naive_scale
@@ -289,7 +289,7 @@ def train_volume(
                 f"series {sid} has {len(df)} days; forecasting needs at least two weeks plus the backtest"
             )
     promo = promo_days(settings, fit_part["ds"].min(), fit_part["ds"].max())
-    bt = run_backtest(
+    bt = backtest_volumes(
         series,
         horizon,
         settings.forecast.backtest_folds,

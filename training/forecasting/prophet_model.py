@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from needradar.config import Settings
+from core.config import Settings
 
 
 def quiet_stan() -> None:

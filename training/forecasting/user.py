@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from needradar.errors import DataError
-from training.forecasting.backtest import MODELS, BacktestResult, run_backtest
-from training.forecasting.series import check_series
+from core.errors import DataError
+from training.forecasting.backtest import MODELS, BacktestResult, backtest_volumes
+from training.forecasting.series_checks import check_series
 
 
 def to_series(
@@ -48,6 +48,6 @@ def backtest_user_series(
         series[sid] = df.assign(y=pd.to_numeric(df["y"]).astype(float))
     period = max(periods)
     sub_daily = any((df["ds"].diff().dropna() < pd.Timedelta(days=1)).any() for df in series.values())
-    return run_backtest(
+    return backtest_volumes(
         series, horizon, folds, period, settings, sub_daily, models, interval, on_step=on_step
     )

@@ -13,8 +13,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 from sklearn.model_selection import StratifiedKFold
 
-from needradar.config import ChurnConfig
-from needradar.errors import DataError
+from core.config import ChurnConfig
+from core.errors import DataError
 from training.evaluation import classification_metrics, feature_columns
 
 logger = logging.getLogger(__name__)

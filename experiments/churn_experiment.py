@@ -10,12 +10,12 @@ from pathlib import Path
 import mlflow
 import numpy as np
 
+from core.config import Settings
 from experiments import registry
 from experiments.tracking import data_fingerprint, ensure_experiment, use_tracking
 from features.contract import EventData
 from features.labels import build_training_frame, default_cutoffs
-from needradar.config import Settings
-from training.churn_pipeline import ChurnTrainResult, split_cutoffs, train_churn
+from training.churn_recipes import ChurnTrainResult, split_cutoffs, train_churn
 from training.evaluation import reliability_curve, save_plots
 
 logger = logging.getLogger(__name__)

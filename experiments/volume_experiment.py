@@ -10,11 +10,11 @@ from pathlib import Path
 import mlflow
 import numpy as np
 
+from core.config import Settings
 from experiments import registry
 from experiments.tracking import data_fingerprint, ensure_experiment, use_tracking
 from features.contract import EventData
-from features.series import build_volume_series
-from needradar.config import Settings
+from features.volume_series import build_volume_series
 from training.forecasting.forecaster import VolumeTrainResult, train_volume
 
 

@@ -6,7 +6,7 @@ import sys
 import pandas as pd
 import pytest
 
-from serving.daily import run_daily
+from pipelines.daily import run_daily
 from tests.serving.conftest import repo_root
 
 pytestmark = pytest.mark.slow

@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from needradar.config import Settings
-from needradar.io import write_frame, write_json
+from core.config import Settings
+from core.io import write_frame, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +82,8 @@ def run_daily(
 ) -> DailyResult:
     from experiments import registry
     from features.load import load_event_data
-    from features.series import build_volume_series
     from features.vectors import build_vectors
+    from features.volume_series import build_volume_series
     from monitoring import decay, drift
     from monitoring.alerts import emit
     from monitoring.kpis import compute_kpis, kpi_alerts

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from needradar.errors import DataError
-from needradar.io import atomic_path, read_frame, write_frame, write_json
+from core.errors import DataError
+from core.io import atomic_path, read_frame, write_frame, write_json
 
 
 def test_frame_round_trip_by_extension(tmp_path):

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from needradar.errors import DataError
+from core.errors import DataError
 
 FRAME_SUFFIXES = (".csv", ".parquet")
 

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from needradar.config import DEFAULT_CONFIG, Settings, load_config
-from needradar.errors import ConfigError
+from core.config import DEFAULT_CONFIG, Settings, load_config
+from core.errors import ConfigError
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
+from core.config import Settings
+from core.errors import DataError
 from features.contract import EventData
-from needradar.config import Settings
-from needradar.errors import DataError
-from training.churn import ChurnModel, params_for
+from training.churn_model import ChurnModel, params_for
 from training.evaluation import compare, feature_columns
 
 logger = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ def train_churn(
     return ChurnTrainResult(model, comparison, holdout, window, split, model.params)
 
 
-def backtest(
+def backtest_churn(
     events: EventData,
     settings: Settings,
     cutoff: pd.Timestamp | str,

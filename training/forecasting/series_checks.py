@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from needradar.errors import DataError
+from core.errors import DataError
 
 
 def weekly_period(ds: pd.Series) -> int:

@@ -1,0 +1,1 @@
+"""The ground floor: configuration, errors and atomic I/O. Imports nothing else of needradar."""

@@ -1,0 +1,1 @@
+"""Pipelines that orchestrate features, training, experiments and monitoring: the daily job."""
