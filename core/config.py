@@ -2,14 +2,17 @@
 
 Every business default of ../shared/domain.md lives here (and in configs/needradar.yaml) so a
 company can change it. An unknown key or a bad value is an error that names the key.
-Loading has no side effects.
+`load_config()` reads the environment overrides once (runtime home, MLflow tracking URI, the
+API key, the Dask scheduler address) into plain fields of a frozen `Settings`; nothing else in
+needradar reads those variables. Loading has no side effects.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -20,6 +23,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "needradar.yaml"
 CONFIG_ENV = "NEEDRADAR_CONFIG"
 HOME_ENV = "NEEDRADAR_HOME"
+TRACKING_ENV = "MLFLOW_TRACKING_URI"
+DASK_ENV = "NEEDRADAR_DASK"
 
 
 class Section(BaseModel):
@@ -27,7 +32,7 @@ class Section(BaseModel):
 
 
 class PathsConfig(Section):
-    """Where runtime state lives. Relative paths are resolved against `home`."""
+    """Where runtime state lives. Relative paths are resolved against `home` (`$NEEDRADAR_HOME` wins)."""
 
     home: Path = Path("var")
     sample_data: Path = Path("data/sample")
@@ -35,10 +40,6 @@ class PathsConfig(Section):
     quarantine: Path = Path("quarantine")
     optuna_storage: str = "sqlite:///{home}/optuna.db"
     evidently_workspace: Path = Path("evidently")
-
-    def resolve(self, p: Path) -> Path:
-        home = Path(os.environ.get(HOME_ENV, self.home))
-        return p if p.is_absolute() else home / p
 
 
 class TrackingConfig(Section):
@@ -77,7 +78,6 @@ class TicketsConfig(Section):
         "complicated_after_sales": 0.10,
     }
     channel_mix: dict[str, float] = {"app": 0.40, "website": 0.25, "phone": 0.25, "social": 0.10}
-    online_channels: list[str] = ["app", "website"]
     # "Logistics complaints rise by 200% during promotion seasons" -> 3x.
     promo_logistics_multiplier: float = 3.0
     promo_consultation_multiplier: float = 3.2
@@ -95,8 +95,6 @@ class TicketsConfig(Section):
         "suggestion": 120,
     }
     default_priority: str = "normal"
-    best_response_hours: float = 2.0
-    lagging_response_hours: float = 6.0
     vip_priority_weight: float = 1.5
 
     @model_validator(mode="after")
@@ -110,7 +108,6 @@ class TicketsConfig(Section):
 
 class RequirementsConfig(Section):
     types: list[str] = ["feature_suggestion", "problem_report", "improvement_suggestion"]
-    statuses: list[str] = ["open", "in_progress", "resolved", "rejected"]
     hot_feature_weekly_requests: int = 30
     # Resolution targets per priority, in working days.
     resolution_target_days: dict[str, float] = {"high": 2, "medium": 4, "low": 7}
@@ -123,10 +120,6 @@ class KPIConfig(Section):
     resolution_days_target: float = 5
     recurrence_rate_target: float = 0.05
     nps_target: float = 40
-    csat_reopen_below: float = 3
-    assign_within_hours: float = 1
-    remind_before_deadline_days: float = 1
-    survey_after_close_days: float = 3
 
 
 class ChurnRulesConfig(Section):
@@ -156,7 +149,6 @@ class ChurnConfig(Section):
     windows_days: list[int] = [7, 30, 90, 180]
     risk_tiers: dict[str, float] = {"red": 0.50, "orange": 0.30, "yellow": 0.15}
     n_reasons: int = 3
-    top_n: int | None = None
     lightgbm: dict[str, float | int | str] = {
         "n_estimators": 600,
         "learning_rate": 0.03,
@@ -287,13 +279,15 @@ class MonitoringConfig(Section):
 
 class ServingConfig(Section):
     port: int = 3000
+    # The environment variable that holds the API key (a secret never lives in a file).
     api_key_env: str = "NEEDRADAR_API_KEY"
     max_batch: int = Field(1000, gt=0)
     max_horizon_days: int = Field(90, gt=0)
-    page_size: int = Field(100, gt=0)
 
 
-class Settings(Section):
+class ConfigFile(Section):
+    """What a YAML config file holds: one section per area."""
+
     paths: PathsConfig = PathsConfig()
     tracking: TrackingConfig = TrackingConfig()
     sample: SampleConfig = SampleConfig()
@@ -308,21 +302,39 @@ class Settings(Section):
     monitoring: MonitoringConfig = MonitoringConfig()
     serving: ServingConfig = ServingConfig()
 
+
+class Settings(ConfigFile):
+    """The configuration file's sections plus the runtime values, resolved once by `load_config`.
+
+    Built directly (`Settings()`, as tests do) the runtime values come from the sections alone,
+    without the environment.
+    """
+
+    home: Path
+    tracking_uri: str
+    optuna_storage: str
+    # Excluded from dumps and reprs: a secret must not reach logs, MLflow or files.
+    api_key: str = Field("", repr=False, exclude=True)
+    dask_address: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_runtime_values(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        paths = PathsConfig.model_validate(data.get("paths", {}))
+        tracking = TrackingConfig.model_validate(data.get("tracking", {}))
+        home = Path(data.get("home") or paths.home)
+        data["home"] = home
+        data["tracking_uri"] = data.get("tracking_uri") or tracking.tracking_uri.format(home=home)
+        data.setdefault("optuna_storage", paths.optuna_storage.format(home=home))
+        return data
+
     def path(self, name: Literal["sample_data", "output", "quarantine", "evidently_workspace"]) -> Path:
-        """An absolute-or-home-relative runtime path by name."""
-        return self.paths.resolve(getattr(self.paths, name))
-
-    @property
-    def home(self) -> Path:
-        return Path(os.environ.get(HOME_ENV, self.paths.home))
-
-    @property
-    def tracking_uri(self) -> str:
-        return os.environ.get("MLFLOW_TRACKING_URI") or self.tracking.tracking_uri.format(home=self.home)
-
-    @property
-    def optuna_storage(self) -> str:
-        return self.paths.optuna_storage.format(home=self.home)
+        """A runtime path by name; a relative one lives under `home`."""
+        configured: Path = getattr(self.paths, name)
+        return configured if configured.is_absolute() else self.home / configured
 
 
 def _format_error(source: Path, err: ValidationError) -> str:
@@ -334,13 +346,20 @@ def _format_error(source: Path, err: ValidationError) -> str:
     return f"{source}: " + "; ".join(problems)
 
 
-def load_config(path: str | Path | None = None) -> Settings:
-    """Load settings from `path`, `$NEEDRADAR_CONFIG`, or configs/needradar.yaml.
+def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Load settings from `path`, `$NEEDRADAR_CONFIG`, or configs/needradar.yaml, and apply the
+    environment overrides once.
+
+    Args:
+        environ: the environment to read the overrides from (default `os.environ`):
+            `NEEDRADAR_HOME` (runtime home), `MLFLOW_TRACKING_URI`, the API-key variable named by
+            `serving.api_key_env`, and `NEEDRADAR_DASK` (a Dask scheduler address).
 
     Raises:
         ConfigError: the file is missing, not YAML, or has an unknown key or bad value.
     """
-    source = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    environ = os.environ if environ is None else environ
+    source = Path(path or environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
     if not source.exists():
         raise ConfigError(f"{source}: config file not found")
     try:
@@ -350,6 +369,13 @@ def load_config(path: str | Path | None = None) -> Settings:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping of sections at the top level")
     try:
-        return Settings.model_validate(raw)
+        sections = ConfigFile.model_validate(raw)
     except ValidationError as e:
         raise ConfigError(_format_error(source, e)) from e
+    return Settings(
+        **dict(sections),
+        home=Path(environ.get(HOME_ENV) or sections.paths.home),
+        tracking_uri=environ.get(TRACKING_ENV) or "",
+        api_key=environ.get(sections.serving.api_key_env, ""),
+        dask_address=environ.get(DASK_ENV) or None,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from core.config import Settings
@@ -79,23 +80,40 @@ def load_event_data(
     as_of: pd.Timestamp | str | None = None,
     quarantine_dir: str | Path | None = None,
 ) -> EventData:
-    """Load, validate and type event data for real work.
+    """Load, validate and type event data for real work, as known on `as_of` when given.
 
     Invalid rows never vanish: they go to `quarantine_dir/<table>.csv` with the row number, column
-    and reason, and the count is logged. Problems with a whole table raise DataError.
+    and reason, and the count is logged. Rows that happen after the as-of date are valid, only not
+    known yet: they are left out (and counted in the log), not quarantined. Problems with a whole
+    table raise DataError.
     """
     path = Path(path)
     raw = read_raw_tables(path)
-    report = validate_tables(raw, as_of=as_of)
+    report = validate_tables(raw)  # rows after the as-of date are left out below, not invalid
     fatal = report.table_problems()
     if fatal:
         raise DataError(f"{path}: " + "; ".join(str(p) for p in fatal))
+    day = pd.Timestamp(as_of).normalize() if as_of is not None else None
     clean: dict[str, pd.DataFrame] = {}
     for name, typed in report.typed.items():
-        bad = sorted(report.invalid_rows(name))
+        later = _happens_later(typed, TABLES[name], day)
+        if later.any():
+            logger.info(
+                "%s: %d of %d rows after the as-of date %s left out (not known yet)",
+                name,
+                later.sum(),
+                len(typed),
+                f"{day:%Y-%m-%d}",
+            )
+        bad = sorted(row for row in report.invalid_rows(name) if not later[row])
         if bad:
             if quarantine_dir is None:
-                first = next(p for p in report.problems if p.table == name and p.row is not None)
+                bad_rows = set(bad)
+                first = next(
+                    p
+                    for p in report.problems
+                    if p.table == name and p.row is not None and p.row - 1 in bad_rows
+                )
                 raise DataError(
                     f"{path}: {len(bad)} invalid rows in {name} (first: {first}); "
                     "run `needradar data validate` to see them all, or load with a quarantine folder"
@@ -104,10 +122,23 @@ def load_event_data(
             logger.warning(
                 "quarantined %d of %d rows of %s into %s", len(bad), len(typed), name, quarantine_dir
             )
-        clean[name] = typed.drop(index=bad).reset_index(drop=True) if bad else typed
-    if as_of is not None:
-        clean = {name: _as_known_on(df, TABLES[name], pd.Timestamp(as_of)) for name, df in clean.items()}
+        keep = ~later
+        keep[bad] = False
+        clean[name] = typed[keep].reset_index(drop=True)
+    if day is not None:
+        clean = {name: _as_known_on(df, TABLES[name], day) for name, df in clean.items()}
     return EventData(**clean)
+
+
+def _happens_later(df: pd.DataFrame, spec: TableSpec, day: pd.Timestamp | None) -> np.ndarray:
+    """Rows whose own timestamps lie after the as-of day (the day counts whole)."""
+    later = np.zeros(len(df), dtype=bool)
+    if day is None:
+        return later
+    day_end = day + pd.Timedelta(days=1)
+    for col in spec.ts_columns:
+        later |= (df[col] >= day_end).fillna(False).to_numpy(bool)
+    return later
 
 
 def _as_known_on(df: pd.DataFrame, spec: TableSpec, as_of: pd.Timestamp) -> pd.DataFrame:

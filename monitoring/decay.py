@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from core.config import Settings
+from core.day_folders import completed_days
 from features.contract import EventData
 from features.labels import churn_labels
 from monitoring.alerts import Alert, make_alert
@@ -54,9 +55,10 @@ def realised_forecast_quality(forecast: pd.DataFrame, actuals: pd.DataFrame, per
 
 
 def latest_matured(out_root: Path, as_of, horizon_days: int, name: str) -> tuple[pd.Timestamp, Path] | None:
-    """The newest earlier daily output `name` (at_risk.parquet, forecast.csv) whose horizon has
-    passed by `as_of`: run daily, each output is judged once, when its outcome is complete."""
-    for day_dir in sorted(Path(out_root).glob("????-??-??"), reverse=True):
+    """The newest earlier daily output `name` (at_risk.parquet, forecast.csv) of a completed day
+    whose horizon has passed by `as_of`: run daily, each output is judged once, when its outcome
+    is complete. Days without a completion marker (a run that died) are never read."""
+    for day_dir in reversed(completed_days(out_root)):
         day = pd.Timestamp(day_dir.name)
         if day + pd.Timedelta(days=horizon_days) <= pd.Timestamp(as_of) and (day_dir / name).exists():
             return day, day_dir / name

@@ -32,6 +32,7 @@ class DriftResult:
     per_feature: pd.DataFrame  # column, method, threshold, value, drifted
     prediction_drift: bool | None
     files: dict[str, str] = field(default_factory=dict)
+    empty_columns: list[str] = field(default_factory=list)  # no value in the reference or today
 
 
 def reference_cache(settings: Settings, model_version: int | str) -> Path:
@@ -72,11 +73,16 @@ def check_drift(
     from evidently.presets import DataDriftPreset
 
     skip = ("customer_id", "cutoff", "churned", *TIME_TRENDING)
-    cols = [
+    shared = [
         c
         for c in (columns or reference.columns)
         if c in current.columns and c in reference.columns and c not in skip
     ]
+    # A column without values on either side (a table the data does not have) cannot drift.
+    empty = [c for c in shared if reference[c].isna().all() or current[c].isna().all()]
+    if empty:
+        logger.info("drift: %d column(s) without values left out: %s", len(empty), ", ".join(empty))
+    cols = [c for c in shared if c not in empty]
     ref = sample_rows(reference[cols], SAMPLE_ROWS)
     cur = sample_rows(current[cols], SAMPLE_ROWS)
     for c in cols:  # Evidently wants plain types
@@ -106,6 +112,7 @@ def check_drift(
         drifted_features=drifted,
         per_feature=per,
         prediction_drift=bool(pred.iloc[0]) if len(pred) else None,
+        empty_columns=empty,
     )
     if out_dir is not None:
         out_dir = Path(out_dir)
@@ -115,6 +122,7 @@ def check_drift(
             "share_drifted": result.share_drifted,
             "drifted_features": drifted,
             "prediction_drift": result.prediction_drift,
+            "empty_columns": empty,
             "per_feature": per.to_dict("records"),
         }
         write_json(out_dir / "drift.json", summary)

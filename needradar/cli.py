@@ -46,8 +46,10 @@ def _root(
 ) -> None:
     import os
 
-    if config is not None:
-        os.environ["NEEDRADAR_CONFIG"] = str(config)
+    from needradar.commands._common import use_config
+
+    use_config(config)
+    # MLflow's own switch, not a needradar setting: no progress bars in the CLI's output.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,

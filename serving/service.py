@@ -1,7 +1,9 @@
 """The BentoML service: scores with reasons, the at-risk list, forecasts and model info over HTTP.
 
 Start with `needradar serve` or `bentoml serve` from the repository root. Every endpoint but
-/livez, /readyz, /metrics and the docs needs `Authorization: Bearer $NEEDRADAR_API_KEY`.
+/livez, /readyz, /metrics and the docs needs `Authorization: Bearer <key>`, the key being the
+value of the environment variable named by `serving.api_key_env` (default NEEDRADAR_API_KEY),
+read once into `Settings.api_key`. BentoML arguments: `--arg config=FILE`, `--arg insecure=true`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Annotated, Any
 import bentoml
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from serving.batcher import MicroBatcher
 
@@ -27,13 +29,32 @@ OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/metrics", "/docs", "/docs.json"
 Value = Annotated[float, Field(allow_inf_nan=False)] | str | bool | None
 
 
+class ServeArguments(BaseModel):
+    """`bentoml serve --arg ...`: the config file (default: `$NEEDRADAR_CONFIG` or the committed
+    one) and whether to run without an API key."""
+
+    config: str | None = None
+    insecure: bool = False
+
+
+ARGUMENTS = bentoml.use_arguments(ServeArguments)
+
+
+def _settings():
+    from core.config import load_config
+
+    return load_config(ARGUMENTS.config)
+
+
 class AuthMiddleware:
     """Bearer-token check for every path but health, readiness, metrics and the API docs."""
 
     def __init__(self, app, **_: Any) -> None:
+        settings = _settings()
         self.app = app
-        self.key = os.environ.get("NEEDRADAR_API_KEY", "")
-        self.insecure = os.environ.get("NEEDRADAR_INSECURE") == "1"
+        self.key = settings.api_key
+        self.key_env = settings.serving.api_key_env
+        self.insecure = ARGUMENTS.insecure
 
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "")
@@ -44,7 +65,7 @@ class AuthMiddleware:
         if self.key and hmac.compare_digest(token, self.key):
             return await self.app(scope, receive, send)
         body = json.dumps(
-            {"error": "missing or wrong API key; send Authorization: Bearer <NEEDRADAR_API_KEY>"}
+            {"error": f"missing or wrong API key; send Authorization: Bearer <{self.key_env}>"}
         ).encode()
         await send(
             {
@@ -116,12 +137,12 @@ def _warm_up(state) -> None:
 )
 class NeedRadar:
     def __init__(self) -> None:
-        from core.config import load_config
         from serving.state import load_state
 
-        if not os.environ.get("NEEDRADAR_API_KEY") and os.environ.get("NEEDRADAR_INSECURE") != "1":
-            raise RuntimeError("NEEDRADAR_API_KEY is not set; set it, or start with --insecure for local use")
-        self.settings = load_config()
+        self.settings = _settings()
+        if not self.settings.api_key and not ARGUMENTS.insecure:
+            key_env = self.settings.serving.api_key_env
+            raise RuntimeError(f"{key_env} is not set; set it, or start with --insecure for local use")
         self.state = load_state(self.settings)
         _warm_up(self.state)
         self.batcher = MicroBatcher(_score_stored, self.settings.serving.max_batch)
@@ -233,6 +254,7 @@ class NeedRadar:
         return _clean(
             {
                 "as_of": day,
+                "model_version": state.days[day].model_version("churn"),
                 "total": total,
                 "page": page,
                 "pages": math.ceil(total / page_size),
@@ -262,6 +284,7 @@ class NeedRadar:
         if unknown:
             return _error(ctx, 404, "series", f"unknown series {', '.join(unknown[:5])}")
         latest = state.latest
+        version = state.volume.version
         try:
             if (
                 latest is not None
@@ -273,6 +296,7 @@ class NeedRadar:
                     .groupby("series_id")
                     .head(horizon)
                 )
+                version = latest.model_version("volume")  # the model that made the stored forecast
             else:
                 fc = state.volume.model.predict(series, horizon)
         except NeedradarError as e:
@@ -283,7 +307,7 @@ class NeedRadar:
         staffing = latest.staffing if latest is not None else None
         return _clean(
             {
-                "model_version": state.volume.version,
+                "model_version": version,
                 "forecast": fc.assign(ds=fc["ds"].dt.strftime("%Y-%m-%d")).to_dict("records"),
                 "alerts": alerts,
                 "staffing": []

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.config import Settings
+from core.day_folders import completed_days, read_marker
 from core.errors import ModelNotFoundError
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,11 @@ class DayOutputs:
     forecast: pd.DataFrame | None
     staffing: pd.DataFrame | None
     alerts: list[dict]
+    # The model versions that produced the day, from its completion marker: {"churn": {...}, ...}
+    models: dict[str, dict] = field(default_factory=dict)
+
+    def model_version(self, task: str) -> int | None:
+        return self.models.get(task, {}).get("version")
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,9 @@ class ServingState:
 
 
 def _read_day(day_dir: Path) -> DayOutputs | None:
-    if not (day_dir / "at_risk.parquet").exists():
+    """A completed day's outputs; None when it has no at-risk list."""
+    marker = read_marker(day_dir)
+    if marker is None or not (day_dir / "at_risk.parquet").exists():
         return None
     vectors = pd.read_parquet(day_dir / "vectors.parquet").set_index("customer_id", drop=False)
     forecast = (
@@ -57,13 +65,12 @@ def _read_day(day_dir: Path) -> DayOutputs | None:
         if alerts_file.exists()
         else []
     )
-    return DayOutputs(
-        day_dir.name, pd.read_parquet(day_dir / "at_risk.parquet"), vectors, forecast, staffing, alerts
-    )
+    at_risk = pd.read_parquet(day_dir / "at_risk.parquet")
+    return DayOutputs(day_dir.name, at_risk, vectors, forecast, staffing, alerts, marker.get("models", {}))
 
 
 def load_state(settings: Settings, days: int = 7) -> ServingState:
-    """Champions from the registry (absent ones are None) and the last `days` daily outputs."""
+    """Champions from the registry (absent ones are None) and the last `days` completed days."""
     from experiments.registry import load
 
     models = {}
@@ -74,8 +81,7 @@ def load_state(settings: Settings, days: int = 7) -> ServingState:
             logger.warning("%s", e)
             models[task] = None
     out = {}
-    root = settings.path("output")
-    for day_dir in sorted(root.glob("????-??-??"))[-days:] if root.exists() else []:
+    for day_dir in completed_days(settings.path("output"))[-days:]:
         if (day := _read_day(day_dir)) is not None:
             out[day.day] = day
     logger.info(

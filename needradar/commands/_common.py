@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -21,11 +22,25 @@ from rich.table import Table
 from core.config import Settings, load_config
 
 console = Console()
+_invocation: dict[str, Any] = {"config": None, "settings": None}
+
+
+def use_config(path: Path | None) -> None:
+    """Start an invocation: settings come from `path` (`--config`), else `$NEEDRADAR_CONFIG` or the
+    default file, loaded on first use."""
+    _invocation.update(config=path, settings=None)
 
 
 def settings() -> Settings:
-    """The settings for this invocation (`--config`, `$NEEDRADAR_CONFIG` or the default file)."""
-    return load_config()
+    """The settings of this invocation, loaded and resolved once."""
+    if _invocation["settings"] is None:
+        _invocation["settings"] = load_config(_invocation["config"])
+    return _invocation["settings"]
+
+
+def config_path() -> Path | None:
+    """The `--config` file of this invocation, if one was given."""
+    return _invocation["config"]
 
 
 def emit_json(obj: Any) -> None:

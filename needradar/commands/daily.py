@@ -24,20 +24,37 @@ def daily(
     cfg = settings()
     with console.status("daily job") as status:
         result = run_daily(
-            data, as_of, out or cfg.path("output"), cfg, on_step=lambda s: status.update(f"daily job: {s}")
+            data,
+            as_of,
+            out or cfg.path("output"),
+            cfg,
+            on_step=lambda step: status.update(f"daily job: {step}"),
         )
     if as_json:
-        emit_json({"as_of": result.as_of, "ok": result.ok, "steps": result.steps, "outputs": result.outputs})
+        emit_json(
+            {
+                "as_of": result.as_of,
+                "ok": result.ok,
+                "models": result.models,
+                "steps": result.steps,
+                "outputs": result.outputs,
+            }
+        )
     else:
         rows = [
-            {"step": s["step"], "status": s["status"], "seconds": s["seconds"], "error": s.get("error", "")}
-            for s in result.steps
+            {
+                "step": step["step"],
+                "status": step["status"],
+                "seconds": step["seconds"],
+                "why": step.get("error") or step.get("reason", ""),
+            }
+            for step in result.steps
         ]
         console.print(table(f"Daily job {result.as_of} -> {result.day_dir}", rows))
     if not result.ok:
-        failed = [s["step"] for s in result.steps if s["status"] != "ok"]
+        failed = [step["step"] for step in result.steps if step["status"] not in ("ok", "skipped")]
         typer.echo(
-            f"error: daily job steps failed or skipped: {', '.join(failed)} "
+            f"error: daily job steps failed or not run: {', '.join(failed)} "
             f"(see {result.day_dir}/run_log.json)",
             err=True,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,9 +12,13 @@ import typer
 from core.config import REPO_ROOT
 
 
-def bentoml_command(host: str, port: int) -> list[str]:
-    """The `bentoml serve` command line for the service, from the repository root."""
-    return [
+def bentoml_command(host: str, port: int, config: Path | None = None, insecure: bool = False) -> list[str]:
+    """The `bentoml serve` command line for the service, from the repository root.
+
+    The config file and `--insecure` reach the service as BentoML arguments (`--arg`), not
+    through environment variables; the API key stays in the environment it was set in.
+    """
+    args = [
         sys.executable,
         "-m",
         "bentoml",
@@ -26,24 +31,26 @@ def bentoml_command(host: str, port: int) -> list[str]:
         "--working-dir",
         str(REPO_ROOT),
     ]
+    if config is not None:
+        args += ["--arg", f"config={Path(config).resolve()}"]
+    if insecure:
+        args += ["--arg", "insecure=true"]
+    return args
 
 
 def serve(
     port: Annotated[int | None, typer.Option(help="Port (default from config).")] = None,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    insecure: Annotated[
-        bool, typer.Option(help="Allow starting without NEEDRADAR_API_KEY (no auth).")
-    ] = False,
+    insecure: Annotated[bool, typer.Option(help="Allow starting without an API key (no auth).")] = False,
 ) -> None:
     """Start the scoring and forecasting HTTP service with the current champions."""
     from core.errors import NeedradarError
-    from needradar.commands._common import settings
+    from needradar.commands._common import config_path, settings
 
     cfg = settings()
-    if not os.environ.get(cfg.serving.api_key_env) and not insecure:
+    if not cfg.api_key and not insecure:
         raise NeedradarError(
             f"{cfg.serving.api_key_env} is not set; set an API key, or pass --insecure for local use"
         )
-    env = dict(os.environ, NEEDRADAR_INSECURE="1" if insecure else "0")
-    args = bentoml_command(host, port or cfg.serving.port)
-    os.execvpe(args[0], args, env)
+    args = bentoml_command(host, port or cfg.serving.port, config_path(), insecure)
+    os.execvp(args[0], args)

@@ -148,3 +148,23 @@ def test_cli_validate_reports_and_fails(folder):
     assert result.exit_code == 1
     assert '"message": "unknown customer id \'C999999\'"' in result.stdout
     assert "error: 1 problems found" in result.stderr
+
+
+def test_a_replayed_day_leaves_later_rows_out_instead_of_quarantining_them(sample, tmp_path, caplog):
+    events = sample.events
+    day = (events.last_event_ts() - pd.Timedelta(days=30)).normalize()
+    write_event_data(events, tmp_path / "data")
+    transactions = pd.read_csv(tmp_path / "data" / "transactions.csv", dtype=str)
+    transactions.loc[0, "amount"] = "-5"  # one invalid row known on the day, one after it
+    late = pd.to_datetime(transactions["ts"]) >= day + pd.Timedelta(days=1)
+    transactions.loc[late.idxmax(), "amount"] = "x"
+    transactions.to_csv(tmp_path / "data" / "transactions.csv", index=False)
+    with caplog.at_level("INFO"):
+        loaded = load_event_data(tmp_path / "data", as_of=day, quarantine_dir=tmp_path / "q")
+    n_late = int(late.sum())
+    expected = f"{n_late} of {len(transactions)} rows after the as-of date {day:%Y-%m-%d} left out"
+    assert f"transactions: {expected}" in caplog.text
+    assert "quarantined 1 of" in caplog.text
+    assert pd.read_csv(tmp_path / "q" / "transactions.csv")["_row"].tolist() == [1]
+    assert len(loaded.transactions) == len(transactions) - n_late - 1
+    assert not (tmp_path / "q" / "usage.csv").exists()  # later usage is not quarantine either

@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.day_folders import MARKER
 from features.labels import churn_labels
 from monitoring.decay import (
     decay_alerts,
@@ -82,9 +83,16 @@ def test_latest_matured_output(tmp_path):
     for day in ("2026-01-01", "2026-01-02", "2026-01-20"):
         (tmp_path / day).mkdir()
         (tmp_path / day / "forecast.csv").write_text("x\n")
+        (tmp_path / day / MARKER).write_text("{}")
     (tmp_path / "2026-01-03").mkdir()  # no forecast that day
+    (tmp_path / "2026-01-03" / MARKER).write_text("{}")
     assert latest_matured(tmp_path, "2026-01-16", 14, "forecast.csv") == (
         pd.Timestamp("2026-01-02"),
         tmp_path / "2026-01-02" / "forecast.csv",
     )
     assert latest_matured(tmp_path, "2026-01-14", 14, "forecast.csv") is None
+    (tmp_path / "2026-01-02" / MARKER).unlink()  # a day whose run never completed is not read
+    assert latest_matured(tmp_path, "2026-01-16", 14, "forecast.csv") == (
+        pd.Timestamp("2026-01-01"),
+        tmp_path / "2026-01-01" / "forecast.csv",
+    )

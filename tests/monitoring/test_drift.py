@@ -38,3 +38,15 @@ def test_injected_drift_raises_alerts(vectors, settings, tmp_path):
     assert ("churn predictions", "orange") in kinds
     assert any(s == "churn features" and level in {"orange", "red"} for s, level in kinds)
     assert (settings.path("evidently_workspace")).exists()
+
+
+def test_columns_empty_on_either_side_are_left_out(vectors, settings, tmp_path):
+    # e.g. purchase-only data: customers.monthly_fee and the ticket features have no values
+    reference, today = vectors
+    reference = reference.assign(monthly_fee=float("nan"))
+    today = today.assign(tickets_30d=float("nan"))
+    columns = ["monthly_fee", "tickets_30d", "spend_30d", "txn_count_30d"]
+    result = check_drift(reference, today, settings, out_dir=tmp_path, columns=columns, workspace=False)
+    assert result.empty_columns == ["monthly_fee", "tickets_30d"]
+    assert set(result.per_feature["column"]) == {"spend_30d", "txn_count_30d"}
+    assert '"empty_columns"' in (tmp_path / "drift.json").read_text()

@@ -27,8 +27,13 @@ def test_outputs_and_rerun_gives_the_same_result(trained_home):
         "drift.json",
         "alerts.jsonl",
         "run_log.json",
+        "_SUCCESS.json",
     }
     assert expected <= {p.name for p in day.iterdir()}
+    marker = json.loads((day / "_SUCCESS.json").read_text())
+    settings = trained_home["settings"]
+    assert marker["models"]["churn"]["name"] == settings.tracking.churn_model_name
+    assert marker["models"]["volume"]["version"] >= 1 and marker["ok"] is True
     before = {
         n: (day / n).read_bytes()
         for n in ("at_risk.csv", "forecast.csv", "staffing.csv", "kpis.csv", "alerts.jsonl")
@@ -52,7 +57,12 @@ def test_a_failing_step_leaves_the_rest(trained_home, tmp_path):
     status = {s["step"]: s for s in result.steps}
     assert status["forecast"]["status"] == "failed"
     assert "no champion for no-such-model" in status["forecast"]["error"]
-    assert status["staffing"]["status"] == "skipped" and "needs forecast" in status["staffing"]["error"]
+    assert status["staffing"] == {
+        "step": "staffing",
+        "status": "not run",
+        "seconds": 0.0,
+        "reason": "needs forecast, which failed",
+    }
     assert status["score"]["status"] == "ok" and status["kpis"]["status"] == "ok"
     log = json.loads((result.day_dir / "run_log.json").read_text())
     assert not log["ok"] and (result.day_dir / "at_risk.parquet").exists()

@@ -39,7 +39,7 @@ def _start(env: dict, port: int) -> subprocess.Popen:
 @pytest.fixture(scope="module")
 def server(trained_home):
     port = _free_port()
-    env = {**os.environ, **trained_home["env"], "NEEDRADAR_API_KEY": KEY, "NEEDRADAR_INSECURE": "0"}
+    env = {**os.environ, **trained_home["env"], "NEEDRADAR_API_KEY": KEY}
     proc = _start(env, port)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
@@ -82,7 +82,7 @@ def test_refuses_to_serve_without_key(trained_home):
 
     from needradar.cli import app
 
-    env = {**os.environ, **trained_home["env"], "NEEDRADAR_INSECURE": "0"}
+    env = {**os.environ, **trained_home["env"]}
     env.pop("NEEDRADAR_API_KEY", None)
     port = _free_port()
     proc = _start(env, port)
