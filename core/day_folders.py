@@ -13,8 +13,8 @@ import ctypes
 import json
 import logging
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,13 @@ def staging_folder(root: Path, day: pd.Timestamp | str) -> Path:
     """A new, empty staging folder for `day` beside the published days (hidden from readers)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{day_name(day)}-", dir=root))
+    while True:  # mkdir (not mkdtemp) so that the folder gets the usual permissions
+        folder = root / f"{STAGING_PREFIX}{day_name(day)}-{secrets.token_hex(4)}"
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
 
 
 def stale_staging_folders(root: Path, day: pd.Timestamp | str) -> list[Path]:
@@ -66,8 +72,8 @@ def publish(staging: Path, root: Path, day: pd.Timestamp | str, marker: dict[str
     elif _exchange(staging, final):
         shutil.rmtree(staging)  # it now holds the replaced day
     else:
-        replaced = Path(tempfile.mkdtemp(prefix=f".replaced-{final.name}-", dir=root))
-        os.rename(final, replaced / final.name)
+        replaced = Path(root) / f".replaced-{final.name}-{secrets.token_hex(4)}"
+        os.rename(final, replaced)
         os.rename(staging, final)
         shutil.rmtree(replaced)
     return final

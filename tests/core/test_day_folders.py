@@ -63,3 +63,11 @@ def test_stale_staging_folders_of_a_day_are_found(tmp_path):
     left = staging_folder(tmp_path, "2026-11-20")
     staging_folder(tmp_path, "2026-11-21")
     assert stale_staging_folders(tmp_path, "2026-11-20") == [left]
+
+
+def test_without_rename_exchange_a_rerun_still_replaces_the_day(tmp_path, monkeypatch):
+    monkeypatch.setattr("core.day_folders._exchange", lambda first, second: False)
+    publish(_stage(tmp_path, "2026-11-20", "v1"), tmp_path, "2026-11-20", {"run": 1})
+    final = publish(_stage(tmp_path, "2026-11-20", "v2"), tmp_path, "2026-11-20", {"run": 2})
+    assert (final / "at_risk.csv").read_text() == "v2" and read_marker(final)["run"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-11-20"]

@@ -6,6 +6,7 @@ import sys
 import pandas as pd
 import pytest
 
+from pipelines import steps
 from pipelines.daily import run_daily
 from tests.serving.conftest import repo_root
 
@@ -111,3 +112,25 @@ def test_bentoml_build(tmp_path):
     assert (built / "src" / "serving" / "service.py").exists() and (
         built / "src" / "configs" / "needradar.yaml"
     ).exists()
+
+
+def test_each_model_step_on_its_own(trained_home, tmp_path):
+    settings, day = trained_home["settings"], pd.Timestamp(trained_home["as_of"])
+    folder = tmp_path / ".staging"
+    folder.mkdir()
+    ctx = steps.DayContext(trained_home["data"], day, settings, folder, tmp_path)
+    events = steps.load(ctx)
+    vectors = steps.vectors(ctx, events)
+    scored = steps.score(ctx, vectors)
+    assert scored.champion.version >= 1 and scored.champion.name == settings.tracking.churn_model_name
+    assert scored.at_risk["churn_probability"].is_monotonic_decreasing
+    assert (ctx.folder / "at_risk.parquet").exists() and (ctx.folder / "at_risk.csv").exists()
+    forecast = steps.forecast(ctx, events)
+    assert forecast.champion.name == settings.tracking.volume_model_name
+    assert forecast.ahead["ds"].min() == day + pd.Timedelta(days=1)
+    assert (forecast.ahead.groupby("series_id").size() == settings.forecast.horizon_days).all()
+    plan = steps.staffing(ctx, events, forecast)
+    assert set(plan["channel"]) <= {"app", "website", "phone", "social"} and (plan["agents"] >= 0).all()
+    drift = steps.drift(ctx, vectors, scored)
+    assert 0 <= drift.share_drifted <= 1
+    assert (ctx.folder / "drift.html").exists() and (ctx.folder / "drift.json").exists()

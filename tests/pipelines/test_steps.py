@@ -99,24 +99,3 @@ def test_alerts_gathers_every_steps_alerts_once(day, settings, tmp_path):
     assert [a.id for a in emitted] == [alert.id]
     lines = (ctx.folder / "alerts.jsonl").read_text().splitlines()
     assert [json.loads(line)["message"] for line in lines] == ["NPS 12 below the target 40"]
-
-
-@pytest.mark.slow
-def test_score_forecast_staffing_drift_with_the_champions(trained_home, tmp_path):
-    settings, day = trained_home["settings"], pd.Timestamp(trained_home["as_of"])
-    ctx = _context(trained_home["data"], day, settings, tmp_path)
-    events = steps.load(ctx)
-    vectors = steps.vectors(ctx, events)
-    scored = steps.score(ctx, vectors)
-    assert scored.champion.version >= 1 and scored.champion.name == settings.tracking.churn_model_name
-    assert scored.at_risk["churn_probability"].is_monotonic_decreasing
-    assert (ctx.folder / "at_risk.parquet").exists() and (ctx.folder / "at_risk.csv").exists()
-    forecast = steps.forecast(ctx, events)
-    assert forecast.champion.name == settings.tracking.volume_model_name
-    assert forecast.ahead["ds"].min() == day + pd.Timedelta(days=1)
-    assert (forecast.ahead.groupby("series_id").size() == settings.forecast.horizon_days).all()
-    plan = steps.staffing(ctx, events, forecast)
-    assert set(plan["channel"]) <= {"app", "website", "phone", "social"} and (plan["agents"] >= 0).all()
-    drift = steps.drift(ctx, vectors, scored)
-    assert 0 <= drift.share_drifted <= 1
-    assert (ctx.folder / "drift.html").exists() and (ctx.folder / "drift.json").exists()

@@ -169,6 +169,7 @@ def test_at_risk_filters_and_pages(server):
     r = post(server, "/at_risk", {"page_size": 5, "risk_tiers": ["green", "yellow"]})
     body = r.json()
     assert r.status_code == 200 and body["as_of"] == server["as_of"]
+    assert body["model_version"] == server["daily"].models["churn"]["version"]  # the list's own model
     assert len(body["items"]) <= 5 and all(i["risk_tier"] in {"green", "yellow"} for i in body["items"])
     assert body["pages"] == -(-body["total"] // 5)
     assert post(server, "/at_risk", {"as_of": "1999-01-01"}).status_code == 404
@@ -183,6 +184,7 @@ def test_forecast(server):
         f["yhat_lower"] <= f["yhat"] <= f["yhat_upper"] for f in body["forecast"]
     )
     assert body["staffing"] and "agents" in body["staffing"][0]
+    assert body["model_version"] == server["daily"].models["volume"]["version"]
     bad = post(server, "/forecast", {"series": ["tickets/nope"], "horizon": 7})
     assert bad.status_code == 404 and bad.json()["field"] == "series"
     far = post(server, "/forecast", {"series": ["tickets/total"], "horizon": 500})
