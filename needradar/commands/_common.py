@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -57,3 +58,14 @@ def progress(transient: bool = True) -> Iterator[Progress]:
     )
     with bar:
         yield bar
+
+
+DaskOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        envvar="NEEDRADAR_DASK",
+        help="Run on Dask: 'local', 'local:N' (N worker processes) or a scheduler address "
+        "(tcp://host:8786). Default: in this process.",
+    ),
+]
