@@ -15,6 +15,7 @@ from pandas.api.types import union_categoricals
 
 from core.config import Settings
 from features.contract import EventData
+from features.labels import stack_cutoffs, with_labels
 from features.load import load_event_data
 from features.partition import dataset_buckets, split_events
 from features.vectors import add_population_features, customer_vectors
@@ -91,3 +92,35 @@ def vectors_on_cluster(
         pieces, workers = gather_per_partition(client, futures)
         frame = concat_partitions(pieces)
     return add_population_features(frame, settings), workers
+
+
+def partition_training_rows(
+    events: EventData, cutoffs: list[pd.Timestamp], horizon_days: int, settings: Settings
+) -> list[pd.DataFrame]:
+    """One partition's labelled vectors per cutoff, before the population pass."""
+    return [
+        with_labels(customer_vectors(events, cutoff, settings), events, cutoff, horizon_days)
+        for cutoff in cutoffs
+    ]
+
+
+def training_frame_on_cluster(
+    client: Client, events: EventData, settings: Settings, cutoffs: list[pd.Timestamp], horizon_days: int
+) -> pd.DataFrame:
+    """`build_training_frame` computed per partition of whole customers on the cluster's workers."""
+    parts = client.scatter(split_events(events, max(2 * len(client.scheduler_info()["workers"]), 2)))
+    futures = client.map(
+        partition_training_rows, parts, cutoffs=cutoffs, horizon_days=horizon_days, settings=settings
+    )
+    per_partition, _ = gather_per_partition(client, futures)
+    order = pd.Index(events.customers["customer_id"].astype(str))
+    frames = []
+    for i, _cutoff in enumerate(cutoffs):
+        rows = concat_partitions([p[i] for p in per_partition])
+        rows = rows.iloc[order.get_indexer(rows["customer_id"]).argsort(kind="stable")].reset_index(drop=True)
+        labels = rows[["cutoff", "churned"]]
+        vectors = add_population_features(rows.drop(columns=["cutoff", "churned"]), settings)
+        vectors.insert(1, "cutoff", labels["cutoff"].to_numpy())
+        vectors["churned"] = labels["churned"].to_numpy()
+        frames.append(vectors)
+    return stack_cutoffs(frames)

@@ -115,3 +115,13 @@ def test_cli_on_a_separately_started_scheduler_and_workers(sample_dir, settings,
             p.terminate()
         for p in procs:
             p.wait(timeout=30)
+
+
+def test_training_frame_on_the_cluster_equals_one_process(client, sample, settings):
+    from features.distributed import training_frame_on_cluster
+    from features.labels import build_training_frame, default_cutoffs
+
+    cutoffs = default_cutoffs(sample.events, 30, 30, 3)
+    expected = build_training_frame(sample.events, settings, cutoffs, 30)
+    got = training_frame_on_cluster(client, sample.events, settings, cutoffs, 30)
+    pd.testing.assert_frame_equal(got, expected)
