@@ -25,6 +25,8 @@ def ensure_experiment(name: str, settings: Settings) -> str:
     exp = mlflow.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
+    if settings.tracking_uri.startswith(("http://", "https://")):
+        return mlflow.create_experiment(name)  # the tracking server keeps (proxies) the artifacts
     location = settings.tracking.artifact_location.format(home=settings.home)
     if "://" not in location:
         location = Path(location).resolve().as_uri()

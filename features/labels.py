@@ -62,13 +62,26 @@ def build_training_frame(
     events: EventData, settings: Settings, cutoffs: list[pd.Timestamp], horizon_days: int
 ) -> pd.DataFrame:
     """Stack vectors and labels over `cutoffs`: customer_id, cutoff, features..., churned."""
-    frames = []
-    for cutoff in cutoffs:
-        vectors = build_vectors(events, cutoff, settings)
-        labels = churn_labels(events, cutoff, horizon_days)
-        vectors.insert(1, "cutoff", pd.Timestamp(cutoff))
-        vectors["churned"] = labels.reindex(vectors["customer_id"]).to_numpy()
-        frames.append(vectors)
+    frames = [
+        with_labels(build_vectors(events, cutoff, settings), events, cutoff, horizon_days)
+        for cutoff in cutoffs
+    ]
+    return stack_cutoffs(frames)
+
+
+def with_labels(
+    vectors: pd.DataFrame, events: EventData, cutoff: pd.Timestamp, horizon_days: int
+) -> pd.DataFrame:
+    """The vectors as of `cutoff` with a `cutoff` column second and the `churned` label last."""
+    labels = churn_labels(events, cutoff, horizon_days)
+    vectors = vectors.copy()
+    vectors.insert(1, "cutoff", pd.Timestamp(cutoff))
+    vectors["churned"] = labels.reindex(vectors["customer_id"]).to_numpy()
+    return vectors
+
+
+def stack_cutoffs(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One frame of the per-cutoff frames, with categories across all of them."""
     frame = pd.concat(frames, ignore_index=True)
     for col in frames[0].select_dtypes("category").columns:
         frame[col] = frame[col].astype("category")

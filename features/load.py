@@ -12,15 +12,17 @@ from core.config import Settings
 from core.errors import DataError
 from core.io import write_frame
 from features.contract import TABLES, EventData, TableSpec
+from features.partition import read_dataset_table
 from features.validate import ValidationReport, validate_tables
 
 logger = logging.getLogger(__name__)
 
 
-def read_raw_tables(path: str | Path) -> dict[str, pd.DataFrame]:
+def read_raw_tables(path: str | Path, bucket: int | None = None) -> dict[str, pd.DataFrame]:
     """Read the contract's tables from a folder of CSV/Parquet files or a DuckDB file, untyped.
 
-    CSV values are read as text so that a bad value can be reported as it was written.
+    CSV values are read as text so that a bad value can be reported as it was written. A table
+    may also be a bucketed Parquet dataset (features.partition): `bucket` then reads only that one.
     """
     path = Path(path)
     if not path.exists():
@@ -35,6 +37,9 @@ def read_raw_tables(path: str | Path) -> dict[str, pd.DataFrame]:
             return {n: con.execute(f'select * from "{n}"').df() for n in TABLES if n in names}
     tables: dict[str, pd.DataFrame] = {}
     for name in TABLES:
+        if (path / name).is_dir():
+            tables[name] = read_dataset_table(path / name, bucket)
+            continue
         for suffix in (".parquet", ".csv"):
             f = path / f"{name}{suffix}"
             if f.exists():
@@ -79,6 +84,7 @@ def load_event_data(
     settings: Settings | None = None,
     as_of: pd.Timestamp | str | None = None,
     quarantine_dir: str | Path | None = None,
+    bucket: int | None = None,
 ) -> EventData:
     """Load, validate and type event data for real work, as known on `as_of` when given.
 
@@ -88,7 +94,7 @@ def load_event_data(
     table raise DataError.
     """
     path = Path(path)
-    raw = read_raw_tables(path)
+    raw = read_raw_tables(path, bucket)
     report = validate_tables(raw)  # rows after the as-of date are left out below, not invalid
     fatal = report.table_problems()
     if fatal:

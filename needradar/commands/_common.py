@@ -6,8 +6,9 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -72,3 +73,13 @@ def progress(transient: bool = True) -> Iterator[Progress]:
     )
     with bar:
         yield bar
+
+
+DaskOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        help="Run on Dask: 'local', 'local:N' (N worker processes) or a scheduler address "
+        "(tcp://host:8786). Default: $NEEDRADAR_DASK, else in this process.",
+    ),
+]

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from needradar.commands._common import console, emit_json, settings
+from needradar.commands._common import DaskOption, console, emit_json, settings
 
 app = typer.Typer(
     help="Build point-in-time behaviour vectors, labels and volume series.", no_args_is_help=True
@@ -48,15 +48,28 @@ def build(
     ],
     out: Annotated[Path, typer.Option(help="Output file, .parquet or .csv.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    dask: DaskOption = None,
 ) -> None:
     """Build one behaviour vector per customer active at the as-of date."""
+    from core.cluster import dask_client
     from core.io import write_frame
+    from features.distributed import vectors_on_cluster
+    from features.partition import dataset_buckets
     from features.vectors import build_vectors
 
     start = time.perf_counter()
-    events = load(data)
-    check_as_of(events, as_of)
-    vectors = build_vectors(events, as_of, settings())
+    cfg = settings()
+    bucketed = bool(dataset_buckets(data))
+    with dask_client(dask or cfg.dask_address) as client:
+        if client is not None and bucketed:  # each worker reads its own buckets
+            vectors, _ = vectors_on_cluster(client, data, as_of, cfg, cfg.path("quarantine") / data.name)
+        else:
+            events = load(data)
+            check_as_of(events, as_of)
+            if client is None:
+                vectors = build_vectors(events, as_of, cfg)
+            else:
+                vectors, _ = vectors_on_cluster(client, events, as_of, cfg)
     write_frame(vectors, out)
     result = {"rows": len(vectors), "columns": vectors.shape[1], "out": str(out)}
     result["seconds"] = round(time.perf_counter() - start, 2)
