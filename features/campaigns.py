@@ -93,7 +93,7 @@ def simulate_campaigns(
         if d >= 60:  # a first list once the business has two months of customers
             window = slice(d, min(d + h, t))
             eligible = np.flatnonzero(alive & (free_from <= d))
-            k = int(LIST_SHARE * alive.sum())
+            k = int(rng.binomial(alive.sum(), LIST_SHARE))
             if k and len(eligible):
                 risk_now = hazard[eligible, d] * rng.lognormal(0, 0.5, len(eligible))
                 top = np.argpartition(-risk_now, min(k, len(eligible) - 1))[:k]
