@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from core.config import Settings
-from core.io import write_json
+from core.io import write_frame, write_json
 
 # The share of alive customers listed each day, and the share of the list kept as a control group.
 LIST_SHARE = 0.003
@@ -49,6 +49,8 @@ ANNOYANCE = 0.00008  # daily hazard per treated contact in the last 90 days (thi
 class CampaignHistory:
     contacts: pd.DataFrame
     truth: dict
+    # Per contact: churn probability within the horizon untreated and treated (the benchmark's truth).
+    contact_truth: pd.DataFrame
 
 
 def _tier(p: np.ndarray, settings: Settings) -> np.ndarray:
@@ -116,7 +118,14 @@ def simulate_campaigns(
                 free_from[chosen] = d + h
         cum += hazard[:, d]
     contacts = _contacts_frame(rows, ids, start, costs, rng)
-    return hazard, CampaignHistory(contacts, _truth([r for r in rows if r[1] + h <= t], h))
+    contact_truth = pd.DataFrame(
+        {
+            "contact_id": contacts["contact_id"],
+            "p_untreated": np.round([r[7] for r in rows], 6),
+            "p_treated": np.round([r[8] for r in rows], 6),
+        }
+    )
+    return hazard, CampaignHistory(contacts, _truth([r for r in rows if r[1] + h <= t], h), contact_truth)
 
 
 def _act(
@@ -219,6 +228,8 @@ def _truth(rows: list[tuple], horizon: int) -> dict:
     }
 
 
-def write_truth(truth: dict, out_dir: str | Path) -> Path:
-    """`_truth.json` beside the tables (the loader ignores files starting with `_`)."""
+def write_truth(truth: dict, out_dir: str | Path, contact_truth: pd.DataFrame | None = None) -> Path:
+    """`_truth.json` (and `_truth_contacts.csv`) beside the tables; the loader ignores `_` files."""
+    if contact_truth is not None:
+        write_frame(contact_truth, Path(out_dir) / "_truth_contacts.csv")
     return write_json(Path(out_dir) / "_truth.json", truth)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from features.aggregate import Events
+from features.contract import EventData
 
 WINDOWS = (7, 30, 90)
 
@@ -69,4 +70,30 @@ def contact_state(
     for code, channel in zip(past.code[unsub], df["channel"].to_numpy(object)[unsub], strict=True):
         sets[code].add(channel)
     out["unsubscribed"] = [frozenset(s) for s in sets]
+    return out
+
+
+def listings(events: EventData, horizon_days: int) -> pd.DataFrame:
+    """One row per customer, day and group, with its cost, yearly fee and churn within the horizon."""
+    c = events.contacts
+    if c is None or not len(c):
+        cols = ["customer_id", "day", "group", "action", "channel", "campaign", "risk_tier", "cost"]
+        return pd.DataFrame(columns=[*cols, "annual_fee", "churned", "matured"])
+    c = c.assign(day=c["ts"].dt.normalize(), cost=c["cost"].fillna(0.0))
+    keys = ["customer_id", "day", "group"]
+    agg = c.sort_values("ts", kind="stable").groupby(keys, sort=False, observed=True)
+    out = agg.agg(
+        action=("action", "first"),
+        channel=("channel", lambda s: "+".join(sorted(set(s)))),
+        campaign=("campaign", "first"),
+        risk_tier=("risk_tier", "first"),
+        cost=("cost", "sum"),
+    ).reset_index()
+    cust = events.customers.set_index("customer_id")
+    churn_ts = out["customer_id"].map(cust["churn_ts"])
+    end = events.last_event_ts().normalize() + pd.Timedelta(days=1)
+    horizon_end = out["day"] + pd.Timedelta(days=horizon_days)
+    out["annual_fee"] = out["customer_id"].map(cust["monthly_fee"]).astype(float).fillna(0.0) * 12
+    out["churned"] = ((churn_ts >= out["day"]) & (churn_ts < horizon_end)).to_numpy(bool)
+    out["matured"] = (horizon_end <= end).to_numpy(bool)
     return out

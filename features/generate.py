@@ -47,6 +47,7 @@ class SampleData:
     events: EventData
     truth: pd.DataFrame  # customer_id, churned, churn_cause, latent drivers
     effects: dict = field(default_factory=dict)  # true campaign effects, written as _truth.json
+    contact_truth: pd.DataFrame | None = None  # per contact: churn probability untreated and treated
 
 
 def _pick(rng: np.random.Generator, options: tuple, n: int) -> np.ndarray:
@@ -357,7 +358,7 @@ def generate_sample(
         requirements=_sorted(requirements),
         contacts=_sorted(history.contacts),
     )
-    return SampleData(events=events, truth=truth, effects=history.truth)
+    return SampleData(events=events, truth=truth, effects=history.truth, contact_truth=history.contact_truth)
 
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:

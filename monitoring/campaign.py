@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 import math
 
-import numpy as np
 import pandas as pd
 
 from core.config import Settings
+from features.contacts import listings
 from features.contract import EventData
 
 logger = logging.getLogger(__name__)
@@ -36,32 +36,6 @@ ROW_KEYS = (
     "revenue",
     "roi",
 )
-
-
-def listings(events: EventData, horizon_days: int) -> pd.DataFrame:
-    """One row per customer, day and group, with its cost, yearly fee and churn within the horizon."""
-    c = events.contacts
-    if c is None or not len(c):
-        cols = ["customer_id", "day", "group", "action", "channel", "campaign", "risk_tier", "cost"]
-        return pd.DataFrame(columns=[*cols, "annual_fee", "churned", "matured"])
-    c = c.assign(day=c["ts"].dt.normalize(), cost=c["cost"].fillna(0.0))
-    keys = ["customer_id", "day", "group"]
-    agg = c.sort_values("ts", kind="stable").groupby(keys, sort=False, observed=True)
-    out = agg.agg(
-        action=("action", "first"),
-        channel=("channel", lambda s: "+".join(sorted(set(s)))),
-        campaign=("campaign", "first"),
-        risk_tier=("risk_tier", "first"),
-        cost=("cost", "sum"),
-    ).reset_index()
-    cust = events.customers.set_index("customer_id")
-    churn_ts = out["customer_id"].map(cust["churn_ts"])
-    end = events.last_event_ts().normalize() + pd.Timedelta(days=1)
-    horizon_end = out["day"] + pd.Timedelta(days=horizon_days)
-    out["annual_fee"] = out["customer_id"].map(cust["monthly_fee"]).astype(float).fillna(0.0) * 12
-    out["churned"] = ((churn_ts >= out["day"]) & (churn_ts < horizon_end)).to_numpy(bool)
-    out["matured"] = (horizon_end <= end).to_numpy(bool)
-    return out
 
 
 def _cell(group: pd.DataFrame, min_n: int) -> dict:
@@ -137,32 +111,6 @@ def campaign_report(
         "by_channel": _rows(df, ["action", "channel"], min_n),
         "by_campaign": _rows(df, ["action", "campaign"], min_n),
     }
-
-
-def qini_curve(
-    uplift_score: np.ndarray, treated: np.ndarray, churned: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The Qini curve of a targeting score: customers saved when contacting the top k by the score.
-
-    At each k, saved(k) = control churners scaled to the treated count minus treated churners.
-    Returns the share of listings targeted and the saved customers at each k (both from 0).
-    """
-    order = np.argsort(-np.asarray(uplift_score, float), kind="stable")
-    t = np.asarray(treated, bool)[order]
-    y = np.asarray(churned, bool)[order]
-    nt, nc = np.cumsum(t), np.cumsum(~t)
-    yt, yc = np.cumsum(t & y), np.cumsum(~t & y)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        saved = np.where(nc > 0, yc * nt / nc, 0.0) - yt
-    x = np.arange(len(order) + 1) / max(len(order), 1)
-    return x, np.concatenate([[0.0], saved])
-
-
-def auuc(uplift_score: np.ndarray, treated: np.ndarray, churned: np.ndarray) -> float:
-    """Area under the Qini curve above the random-targeting line, in saved customers."""
-    x, q = qini_curve(uplift_score, treated, churned)
-    random_line = x * q[-1]
-    return float(np.trapezoid(q - random_line, x))
 
 
 def log_campaign_report(report: dict, settings: Settings) -> str:

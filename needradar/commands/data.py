@@ -41,7 +41,7 @@ def generate(
         sample = generate_sample(cfg, customers=customers, days=days, seed=seed)
         write_event_data(sample.events, out, fmt=fmt)
         write_frame(sample.truth, out / "truth" / "churn_causes.csv")
-        write_truth(sample.effects, out)
+        write_truth(sample.effects, out, sample.contact_truth)
     result = {name: len(df) for name, df in sample.events.tables().items()}
     result |= {"out": str(out), "seconds": round(time.perf_counter() - start, 2)}
     if as_json:
