@@ -169,3 +169,11 @@ def contacts_for_day(
             "risk_tier": frame["risk_tier"],
         }
     )
+
+
+def with_uplift(scored: pd.DataFrame, vectors: pd.DataFrame, model) -> pd.DataFrame:
+    """Add the uplift model's `saved_probability` for each customer's action (vectors by customer_id)."""
+    x = vectors.set_index("customer_id").loc[scored["customer_id"].astype(str)].reset_index()
+    out = scored.copy()
+    out["saved_probability"] = np.clip(model.saved_probability(x, scored["action"].to_numpy(object)), 0, 1)
+    return out

@@ -70,3 +70,34 @@ def report(
     thin = [r["action"] for r in result["actions"] if "note" in r]
     if thin:
         console.print(f"too few customers for an interval: {', '.join(thin)}")
+
+
+@app.command("train-uplift")
+def train_uplift(
+    data: Annotated[Path, typer.Option(help="Data folder or DuckDB file with a contacts table.")],
+    test_days: Annotated[int, typer.Option(help="Validate on the lists of the last N days.")] = 90,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Train the uplift model on the randomised contacts, validate it out of time, register it."""
+    from experiments.uplift_experiment import train_and_register
+    from needradar.commands.features import load
+
+    cfg = settings()
+    with console.status("training the uplift model"):
+        outcome = train_and_register(load(data), cfg, test_days=test_days)
+    result = {"run_id": outcome.run_id, "version": outcome.version, "champion": outcome.champion} | {
+        k: round(v, 4) for k, v in outcome.metrics.items()
+    }
+    if as_json:
+        emit_json(result)
+        return
+    console.print(
+        f"uplift model version {outcome.version} registered; Qini area on the last {test_days} days: "
+        f"uplift {result['auuc_uplift']}, risk only {result['auuc_risk']}, "
+        f"risk x value {result['auuc_risk_x_value']}"
+        + (
+            "; now champion"
+            if outcome.champion
+            else "; stays challenger (not better than risk-only targeting)"
+        )
+    )
