@@ -95,8 +95,8 @@ def train_and_register(events: EventData, settings: Settings, test_days: int = 9
         mlflow.log_params({f"lgbm.{k}": v for k, v in model.params.items()})
         mlflow.log_params(
             {
-                "learner": "T-learner (LightGBM)",
-                "actions": ",".join(sorted(model.treated_)),
+                "learner": f"{model.learner.upper()}-learner (LightGBM)",
+                "actions": ",".join(model.actions_),
                 "horizon_days": r.effect_horizon_days,
                 "test_days": test_days,
                 "train_until": str(train["day"].max().date()) if len(train) else "",

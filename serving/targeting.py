@@ -175,5 +175,6 @@ def with_uplift(scored: pd.DataFrame, vectors: pd.DataFrame, model) -> pd.DataFr
     """Add the uplift model's `saved_probability` for each customer's action (vectors by customer_id)."""
     x = vectors.set_index("customer_id").loc[scored["customer_id"].astype(str)].reset_index()
     out = scored.copy()
-    out["saved_probability"] = np.clip(model.saved_probability(x, scored["action"].to_numpy(object)), 0, 1)
+    saved = model.saved_probability(x, scored["action"].to_numpy(object), scored["channel"].to_numpy(object))
+    out["saved_probability"] = np.clip(saved, 0, 1)
     return out

@@ -12,13 +12,13 @@ def test_train_register_and_load(settings):
     run = MlflowClient().get_run(outcome.run_id)
     for key in ("auuc_uplift", "auuc_risk", "auuc_risk_x_value", "train_listings", "test_listings"):
         assert key in run.data.metrics
-    assert run.data.params["learner"] == "T-learner (LightGBM)"
+    assert run.data.params["learner"] == "S-learner (LightGBM)"
     artifacts = {a.path for a in MlflowClient().list_artifacts(outcome.run_id)}
     assert "qini_curve.html" in artifacts
     name = settings.retention.uplift_model_name
     assert int(MlflowClient().get_model_version_by_alias(name, "challenger").version) == outcome.version
     model = load_uplift(settings, alias="challenger")
-    assert model is not None and model.treated_
+    assert model is not None and model.actions_
     pyfunc = mlflow.pyfunc.load_model(f"models:/{name}@challenger")
     from training.uplift import uplift_frame
 

@@ -47,10 +47,14 @@ def test_t_learner_fits_and_splits_out_of_time(frame, settings):
     _, f = frame
     train, test = out_of_time_split(f, 90, settings.retention.effect_horizon_days)
     assert (train["day"] + pd.Timedelta(days=30)).max() <= test["day"].min()
-    model = UpliftModel({"n_estimators": 20}).fit(train)
-    assert "service_upgrade" in model.treated_ and "churned" not in model.feature_names_
+    for learner in ("t", "s"):
+        _check_learner(UpliftModel({"n_estimators": 20}, learner=learner).fit(train), test)
+
+
+def _check_learner(model, test):
+    assert "service_upgrade" in model.actions_ and "churned" not in model.feature_names_
     saved = model.saved_probability(test, test["action"])
     assert saved.shape == (len(test),) and np.isfinite(saved).all()
     best = model.best_action(test.head(20))
-    assert set(best["best_action"]) <= set(model.treated_)
+    assert set(best["best_action"]) <= set(model.actions_)
     assert repr(model).startswith("UpliftModel(")
