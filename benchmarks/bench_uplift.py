@@ -7,8 +7,8 @@ from that day's listed customers (treated and control alike, each with the actio
 list gave them) until the day's budget is spent: one by expected saved value (annual value x the
 model's saved probability - contact cost), the other by risk x value (the same model's churn risk
 without action x annual value; the default S-learner). A pick saves, in truth, p(churn untreated) -
-p(churn treated) of a customer (`_truth_contacts.csv`). Budgets are fixed shares of the cost of contacting the whole day's
-list, set before any run: 10%, 25% and 50%.
+p(churn treated) of a customer (`_truth_contacts.csv`). Budgets are fixed shares of the cost of
+contacting the whole day's list, set before any run: 10%, 25% and 50%.
 
     nice python benchmarks/bench_uplift.py [--customers N] [--seed S]
 """
