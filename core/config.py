@@ -222,6 +222,25 @@ class RetentionConfig(Section):
     }
     max_contacts_per_day: int = 2
     no_response_limit: int = 3
+    # The retention loop: a random control group, contact limits, a budget and expected saved value.
+    control_share: float = Field(0.10, ge=0, lt=1)
+    control_seed: int = 42
+    min_gap_days_after_no_response: int = Field(14, ge=0)
+    daily_budget_cny: float = Field(500.0, ge=0)
+    effect_horizon_days: int = Field(30, gt=0)
+    # Share of would-be churners an action saves, until randomised history trains the uplift model.
+    effect_priors: dict[str, float] = {
+        "feature_adoption": 0.10,
+        "service_upgrade": 0.15,
+        "promotion": 0.12,
+        "crisis_intervention": 0.05,
+        "community": 0.04,
+        "brand": 0.03,
+    }
+    # A cell of the campaign report with fewer customers in either group shows no interval.
+    report_min_customers: int = Field(30, gt=0)
+    uplift_model_name: str = "needradar-uplift"
+    uplift_experiment: str = "needradar-uplift"
 
 
 class AlertLevelConfig(Section):

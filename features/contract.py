@@ -133,8 +133,33 @@ REQUIREMENTS = TableSpec(
     description="Customer requests; resolved_ts is when it was resolved or rejected.",
 )
 
+CONTACT_GROUPS = ("treatment", "control")
+RISK_TIERS = ("red", "orange", "yellow", "green")
+
+CONTACTS = TableSpec(
+    "contacts",
+    (
+        Column("contact_id", "id"),
+        Column("customer_id", "id"),
+        Column("ts", "timestamp"),
+        Column("channel", "string"),
+        Column("action", "string"),
+        Column("campaign", "string", nullable=True),
+        Column("group", "string", allowed=CONTACT_GROUPS),
+        Column("responded_ts", "timestamp", nullable=True),
+        Column("unsubscribed", "bool", nullable=True),
+        Column("cost", "float", nullable=True, min_value=0),
+        Column("risk_tier", "string", nullable=True, allowed=RISK_TIERS),
+    ),
+    key="contact_id",
+    ts_columns=("ts",),
+    # An unsubscription is a response: it is known when the response is.
+    later_columns={"responded_ts": ("unsubscribed",)},
+    description="Retention contacts sent (treatment) or deliberately withheld (control).",
+)
+
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (CUSTOMERS, TRANSACTIONS, USAGE, TICKETS, FEEDBACK, REQUIREMENTS)
+    t.name: t for t in (CUSTOMERS, TRANSACTIONS, USAGE, TICKETS, FEEDBACK, REQUIREMENTS, CONTACTS)
 }
 EVENT_TABLES = ("transactions", "usage", "tickets", "feedback", "requirements")
 
@@ -152,6 +177,7 @@ class EventData:
     tickets: pd.DataFrame | None = None
     feedback: pd.DataFrame | None = None
     requirements: pd.DataFrame | None = None
+    contacts: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables present, by name."""

@@ -14,7 +14,7 @@ How it is made, in four steps, all vectorised over customers:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import holidays
@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from core.config import Settings
+from features.campaigns import simulate_campaigns
 from features.contract import EventData
 
 CAUSES = ("unmet_needs", "slow_service", "price_sensitivity", "falling_usage")
@@ -45,6 +46,8 @@ HOUR_PROFILE = np.array(
 class SampleData:
     events: EventData
     truth: pd.DataFrame  # customer_id, churned, churn_cause, latent drivers
+    effects: dict = field(default_factory=dict)  # true campaign effects, written as _truth.json
+    contact_truth: pd.DataFrame | None = None  # per contact: churn probability untreated and treated
 
 
 def _pick(rng: np.random.Generator, options: tuple, n: int) -> np.ndarray:
@@ -177,10 +180,20 @@ def generate_sample(
     price_push = (price_sens > 0.4) * np.clip((fee_ratio - 1.05) * 5, 0, 1.5)
     h_price = np.broadcast_to((scale * 0.0080 * price_push)[:, None], (n, t))
     h_usage = scale * 0.0035 * decay
-    hazard = 0.00015 + h_unmet + h_slow + h_price + h_usage
-    hazard[grid_t[None, :] < signup_day[:, None]] = 0
-    cumhaz = np.cumsum(hazard, axis=1)
     draw = rng.exponential(1.0, n)
+    # Past retention campaigns change the hazard of the customers they treat (features/campaigns.py).
+    hazard, history = simulate_campaigns(
+        [h_unmet, h_slow, h_price, h_usage],
+        0.00015,
+        signup_day,
+        draw,
+        value,
+        start,
+        ids,
+        settings,
+        settings.sample.seed if seed is None else seed,
+    )
+    cumhaz = np.cumsum(hazard, axis=1)
     churned = cumhaz[:, -1] >= draw
     churn_day = np.where(churned, (cumhaz >= draw[:, None]).argmax(axis=1), t + 10)
     parts = np.stack([h_unmet, h_slow, h_price, h_usage], axis=-1)[np.arange(n), np.minimum(churn_day, t - 1)]
@@ -343,8 +356,9 @@ def generate_sample(
         tickets=_sorted(tickets),
         feedback=_sorted(feedback),
         requirements=_sorted(requirements),
+        contacts=_sorted(history.contacts),
     )
-    return SampleData(events=events, truth=truth)
+    return SampleData(events=events, truth=truth, effects=history.truth, contact_truth=history.contact_truth)
 
 
 def _sorted(df: pd.DataFrame) -> pd.DataFrame:

@@ -150,7 +150,7 @@ def _cross_problems(typed: dict[str, pd.DataFrame], as_of: pd.Timestamp | None) 
                     problems.append(
                         Problem(name, i + 1, col, f"{df.at[i, col]} is after the as-of date {as_of:%Y-%m-%d}")
                     )
-        for later in ("first_response_ts", "resolved_ts", "reopened_ts", "churn_ts"):
+        for later in ("first_response_ts", "resolved_ts", "reopened_ts", "churn_ts", "responded_ts"):
             base = "signup_ts" if later == "churn_ts" else "ts"
             if later in spec.column_names and base in df.columns:
                 before = df[later] < df[base]
@@ -158,6 +158,12 @@ def _cross_problems(typed: dict[str, pd.DataFrame], as_of: pd.Timestamp | None) 
                     problems.append(
                         Problem(name, i + 1, later, f"{df.at[i, later]} is before {base} {df.at[i, base]}")
                     )
+        if name == "contacts":
+            silent = df["unsubscribed"].fillna(False).astype(bool) & df["responded_ts"].isna()
+            for i in silent[silent].index:
+                problems.append(
+                    Problem(name, i + 1, "responded_ts", "unsubscribed is true but responded_ts is missing")
+                )
         if name == "requirements":
             done = df["status"].isin(["resolved", "rejected"])
             mismatch = done != df["resolved_ts"].notna()

@@ -18,6 +18,7 @@ import pandas as pd
 
 from core.config import Settings
 from features.aggregate import DAY, Events, cutoff_of, ratio
+from features.contacts import contact_features
 from features.contract import EventData
 
 CATEGORICAL = ("plan", "segment", "region_tier", "value_tier")
@@ -204,6 +205,9 @@ def customer_vectors(events: EventData, as_of: pd.Timestamp | str, settings: Set
     if (rq := Events.of(events.requirements, index, cutoff)) is not None:
         out |= _requirements(rq, cutoff)
         interactions.append(rq.min_age())
+
+    if (ct := Events.of(events.contacts, index, cutoff)) is not None:
+        out |= contact_features(ct, cutoff)
 
     frame = pd.DataFrame(out)
     every = contact_ages + interactions

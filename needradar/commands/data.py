@@ -31,6 +31,7 @@ def generate(
 ) -> None:
     """Write the realistic, causal sample data set (customers and five event tables)."""
     from core.io import write_frame
+    from features.campaigns import write_truth
     from features.generate import generate_sample
     from features.load import write_event_data
 
@@ -40,6 +41,7 @@ def generate(
         sample = generate_sample(cfg, customers=customers, days=days, seed=seed)
         write_event_data(sample.events, out, fmt=fmt)
         write_frame(sample.truth, out / "truth" / "churn_causes.csv")
+        write_truth(sample.effects, out, sample.contact_truth)
     result = {name: len(df) for name, df in sample.events.tables().items()}
     result |= {"out": str(out), "seconds": round(time.perf_counter() - start, 2)}
     if as_json:

@@ -38,6 +38,10 @@ def _truncate(events: EventData, as_of: str) -> EventData:
                 df.loc[late, col] = pd.NaT
                 if col == "resolved_ts":
                     df.loc[late, "csat"] = np.nan
+        if name == "contacts":
+            late = df["responded_ts"] >= cutoff
+            df.loc[late, "responded_ts"] = pd.NaT
+            df.loc[late, "unsubscribed"] = False
         if name == "requirements":
             late = df["resolved_ts"] >= cutoff
             df.loc[late, "resolved_ts"] = pd.NaT

@@ -58,3 +58,30 @@ def test_generate_and_build(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert '"rows":' in r.stdout and (tmp_path / "v.csv").exists()
+
+
+def test_campaign_report_json(tmp_path, settings):
+    import json
+
+    from features.campaigns import write_truth
+    from features.generate import generate_sample
+    from features.load import write_event_data
+
+    sample = generate_sample(settings, customers=1500, days=400, seed=9)
+    write_event_data(sample.events, tmp_path / "data")
+    write_truth(sample.effects, tmp_path / "data", sample.contact_truth)
+    r = _run(
+        "campaign", "report", "--data", str(tmp_path / "data"), "--json", "--out", str(tmp_path / "r.json")
+    )
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert json.loads((tmp_path / "r.json").read_text())["actions"] == report["actions"]
+    keys = {"action", "treated", "control", "churn_treated", "churn_control", "effect", "ci_low", "ci_high"}
+    assert all(keys | {"saved", "cost", "cost_per_saved"} <= set(row) for row in report["actions"])
+    assert {row["action"] for row in report["actions"]} <= set(
+        json.loads((tmp_path / "data" / "_truth.json").read_text())["effect"]
+    )
+    # Without a contacts table: one clear line.
+    (tmp_path / "data" / "contacts.csv").unlink()
+    r = _run("campaign", "report", "--data", str(tmp_path / "data"))
+    assert r.returncode == 2 and "no contacts table" in r.stderr
