@@ -23,6 +23,7 @@ class DayOutputs:
     forecast: pd.DataFrame | None
     staffing: pd.DataFrame | None
     alerts: list[dict]
+    needs: pd.DataFrame | None = None  # the needs backlog (groups), when the day has one
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,13 @@ def _read_day(day_dir: Path) -> DayOutputs | None:
         if alerts_file.exists()
         else []
     )
+    needs = (
+        pd.read_parquet(day_dir / "needs_backlog.parquet")
+        if (day_dir / "needs_backlog.parquet").exists()
+        else None
+    )
     return DayOutputs(
-        day_dir.name, pd.read_parquet(day_dir / "at_risk.parquet"), vectors, forecast, staffing, alerts
+        day_dir.name, pd.read_parquet(day_dir / "at_risk.parquet"), vectors, forecast, staffing, alerts, needs
     )
 
 
