@@ -216,8 +216,9 @@ CATEGORY_NAMES = {
 }
 
 
-def _choice(rng: np.random.Generator, options: list[str]) -> str:
-    return options[int(rng.integers(len(options)))]
+def _pick(options: list[str], u: float) -> str:
+    """The option at uniform draw `u` in [0, 1): a vectorised choice among lists of any length."""
+    return options[int(u * len(options))]
 
 
 def _sentiment(rng: np.random.Generator, classes: np.ndarray, nps: np.ndarray, complaint: str) -> np.ndarray:
@@ -231,10 +232,23 @@ def _sentiment(rng: np.random.Generator, classes: np.ndarray, nps: np.ndarray, c
     return np.where(u < p_neg, "negative", np.where(u < p_neg + p_pos, "positive", "neutral"))
 
 
-def _compose(rng, lang: str, body: str, sentiment: str) -> str:
-    if rng.random() < OPENING_NOISE:
-        sentiment = _choice(rng, list(SENTIMENTS))
-    return _choice(rng, OPENINGS[lang][sentiment]) + body + _choice(rng, CLOSINGS[lang][sentiment])
+def _compose(rng: np.random.Generator, langs, bodies: list[str], sentiments) -> list[str]:
+    """Opening + body + closing per text; some openings are drawn from another sentiment."""
+    n = len(bodies)
+    u = rng.random((n, 3))
+    swap = rng.random(n) < OPENING_NOISE
+    shown = np.where(swap, np.array(SENTIMENTS)[rng.integers(len(SENTIMENTS), size=n)], sentiments)
+    return [
+        _pick(OPENINGS[lang][opening], a) + body + _pick(CLOSINGS[lang][sent], c)
+        for lang, body, opening, sent, (a, _, c) in zip(
+            langs.tolist(), bodies, shown.tolist(), list(sentiments), u.tolist(), strict=True
+        )
+    ]
+
+
+def _languages(rng: np.random.Generator, n: int) -> np.ndarray:
+    names = np.array([x[0] for x in LANGUAGES])
+    return names[rng.choice(len(LANGUAGES), size=n, p=[x[1] for x in LANGUAGES])]
 
 
 def feedback_texts(
@@ -250,37 +264,49 @@ def feedback_texts(
     classes = np.array(names)[rng.choice(len(names), size=n, p=np.array(list(mix.values())))]
     sentiments = _sentiment(rng, classes, np.asarray(nps, float), settings.needs.complaint_class)
     area = np.array(areas)[rng.integers(len(areas), size=n)]
-    langs = np.array([x[0] for x in LANGUAGES])[
-        rng.choice(len(LANGUAGES), size=n, p=[x[1] for x in LANGUAGES])
-    ]
+    langs = _languages(rng, n)
+    known = np.array(list(BODIES["en"]))
     noisy = rng.random(n) < BODY_NOISE
-    known = list(BODIES["en"])
-    texts = []
-    for cls, sent, a, lang, noise in zip(classes, sentiments, area, langs, noisy, strict=True):
-        body_class = _choice(rng, known) if noise or cls not in BODIES[lang] else cls
-        body = _choice(rng, BODIES[lang][body_class]).format(area=AREA_NAMES[lang].get(a, a))
-        texts.append(_compose(rng, lang, body, sent))
+    body_class = np.where(noisy | ~np.isin(classes, known), known[rng.integers(len(known), size=n)], classes)
+    u = rng.random(n)
+    bodies = [
+        _pick(BODIES[lang][cls], x).format(area=AREA_NAMES[lang].get(a, a))
+        for lang, cls, a, x in zip(
+            langs.tolist(), body_class.tolist(), area.tolist(), u.tolist(), strict=True
+        )
+    ]
     return pd.DataFrame(
-        {"product_area": area, "text": texts, "text_class": classes, "text_sentiment": sentiments}
+        {
+            "product_area": area,
+            "text": _compose(rng, langs, bodies, sentiments),
+            "text_class": classes,
+            "text_sentiment": sentiments,
+        }
     )
 
 
 def ticket_texts(rng: np.random.Generator, categories: np.ndarray, settings: Settings) -> pd.DataFrame:
     """Text, text_class and text_sentiment for tickets of `categories`: mostly complaints."""
     n = len(categories)
-    complaint = rng.random(n) < 0.75
-    langs = np.array([x[0] for x in LANGUAGES])[
-        rng.choice(len(LANGUAGES), size=n, p=[x[1] for x in LANGUAGES])
+    langs = _languages(rng, n)
+    complaint = (rng.random(n) < 0.75) & np.isin(categories, list(TICKET_BODIES["en"]))
+    sentiments = np.where(complaint & (rng.random(n) < 0.9), "negative", "neutral")
+    u = rng.random(n)
+    bodies = [
+        _pick(TICKET_BODIES[lang][cat], x)
+        if is_complaint
+        else _pick(TICKET_QUESTIONS[lang], x).format(
+            cat=CATEGORY_NAMES[lang].get(cat, str(cat).replace("_", " "))
+        )
+        for cat, is_complaint, lang, x in zip(
+            list(categories), complaint.tolist(), langs.tolist(), u.tolist(), strict=True
+        )
     ]
-    texts, sentiments = [], []
-    for cat, is_complaint, lang in zip(categories, complaint, langs, strict=True):
-        if is_complaint and cat in TICKET_BODIES[lang]:
-            sent = "negative" if rng.random() < 0.9 else "neutral"
-            texts.append(_compose(rng, lang, _choice(rng, TICKET_BODIES[lang][cat]), sent))
-        else:
-            sent = "neutral"
-            name = CATEGORY_NAMES[lang].get(cat, str(cat).replace("_", " "))
-            texts.append(_compose(rng, lang, _choice(rng, TICKET_QUESTIONS[lang]).format(cat=name), sent))
-        sentiments.append(sent)
     classes = np.where(complaint, settings.needs.complaint_class, "feature_question")
-    return pd.DataFrame({"text": texts, "text_class": classes, "text_sentiment": sentiments})
+    return pd.DataFrame(
+        {
+            "text": _compose(rng, langs, bodies, sentiments),
+            "text_class": classes,
+            "text_sentiment": sentiments,
+        }
+    )
