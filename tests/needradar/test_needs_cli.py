@@ -74,3 +74,14 @@ def test_feedback_train_json_registers_a_champion(sample_dir, tmp_path):
     )
     r = _run("feedback", "train", "--data", str(sample_dir), "--label-col", "nope", home=tmp_path)
     assert r.returncode == 2 and "0 texts labelled in column 'nope'" in r.stderr
+
+
+def test_help_lists_the_needs_and_feedback_commands():
+    from typer.testing import CliRunner
+
+    from needradar.cli import app
+
+    result = CliRunner().invoke(app, ["--help"])
+    assert "needs" in result.stdout and "feedback" in result.stdout
+    result = CliRunner().invoke(app, ["needs", "backlog", "--help"])
+    assert "--as-of" in result.stdout and "--json" in result.stdout and "--out" in result.stdout
