@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 
 from core.config import Settings
+from core.errors import DataError
 from features.aggregate import cutoff_of
 from monitoring.needs_alerts import weekly_requests
 
 UNMET_PREFIX = "req_"
+AT_RISK_COLUMNS = ("customer_id", "churn_probability", "value_at_risk")
 GROUP = ["product_area", "type"]
 
 
@@ -59,6 +61,11 @@ def request_backlog(
     requirements: pd.DataFrame, at_risk: pd.DataFrame, as_of, settings: Settings
 ) -> pd.DataFrame:
     """One row per open request with its resolution target and its customer's risk."""
+    missing = [c for c in AT_RISK_COLUMNS if c not in at_risk]
+    if missing:
+        raise DataError(
+            f"at-risk list: missing column(s) {', '.join(missing)}; expected the output of scoring"
+        )
     df = open_requests(requirements, as_of)
     targets = settings.requirements.resolution_target_days
     df["target_days"] = df["priority"].map(targets).fillna(max(targets.values())).astype(float)

@@ -106,3 +106,11 @@ def test_backlog_json_has_the_documented_shape(sample, settings):
     ]
     values = [g["value_at_risk"] for g in out["groups"]]
     assert values == sorted(values, reverse=True)
+
+
+def test_an_at_risk_list_without_risk_columns_is_refused(sample, settings):
+    from core.errors import DataError
+
+    at_risk = pd.DataFrame({"customer_id": ["C000001"], "churn_probability": [0.5]})
+    with pytest.raises(DataError, match="at-risk list: missing column\\(s\\) value_at_risk"):
+        needs_backlog(sample.events.requirements, at_risk, "2026-11-01", settings)
