@@ -121,10 +121,8 @@ class RequirementsConfig(Section):
 class NeedsConfig(Section):
     """Unmet needs and feedback text: hot spots, the backlog's priority matrix, text signals."""
 
-    # The request type that counts towards `requirements.hot_feature_weekly_requests`.
-    hot_type: str = "improvement_suggestion"
-    # Hot-spot forecasts look this many days ahead (the requirement forecasts' horizon).
-    hot_forecast_days: int = Field(14, gt=0)
+    hot_type: str = "improvement_suggestion"  # the type counted against hot_feature_weekly_requests
+    hot_forecast_days: int = Field(14, gt=0)  # how far ahead hot spots are forecast
     # Impact x urgency: impact by a group's share of the value at risk of all waiting customers,
     # urgency by its requests in the last 7 days as a share of hot_feature_weekly_requests.
     impact_value_share: dict[str, float] = {"high": 0.10, "medium": 0.05}
@@ -141,7 +139,6 @@ class NeedsConfig(Section):
         "low/medium": "P3",
         "low/low": "P3",
     }
-    sentiments: list[str] = ["negative", "neutral", "positive"]
     complaint_class: str = "service_complaint"
     # Feedback texts a product area needs within 24 h before its negative rate can alert.
     negative_rate_min_texts: int = Field(20, gt=0)
