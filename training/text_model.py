@@ -86,6 +86,8 @@ class TextClassifier:
                 ),
             ]
         ).fit(texts, np.asarray(y, dtype=object))
+        # The n-grams dropped for rarity are pieces of single texts: they are not kept in the model.
+        self.pipeline_.named_steps["tfidf"].stop_words_ = None
         self.classes_ = self.pipeline_.classes_
         return self
 
