@@ -51,6 +51,8 @@ class TrackingConfig(Section):
     volume_experiment: str = "needradar-volume"
     churn_model_name: str = "needradar-churn"
     volume_model_name: str = "needradar-volume"
+    feedback_experiment: str = "needradar-feedback"
+    feedback_model_name: str = "needradar-feedback"
 
 
 class SampleConfig(Section):
@@ -111,6 +113,45 @@ class RequirementsConfig(Section):
     hot_feature_weekly_requests: int = 30
     # Resolution targets per priority, in working days.
     resolution_target_days: dict[str, float] = {"high": 2, "medium": 4, "low": 7}
+
+
+class NeedsConfig(Section):
+    """Unmet needs and feedback text: hot spots, the backlog's priority matrix, text signals."""
+
+    hot_type: str = "improvement_suggestion"  # the type counted against hot_feature_weekly_requests
+    hot_forecast_days: int = Field(14, gt=0)  # how far ahead hot spots are forecast
+    # Impact x urgency: impact by a group's share of the value at risk of all waiting customers,
+    # urgency by its requests in the last 7 days as a share of hot_feature_weekly_requests.
+    impact_value_share: dict[str, float] = {"high": 0.10, "medium": 0.05}
+    urgency_weekly_share: dict[str, float] = {"high": 1.0, "medium": 0.5}
+    # (impact, urgency) -> priority of the requirement group.
+    matrix: dict[str, str] = {
+        "high/high": "P0",
+        "high/medium": "P1",
+        "medium/high": "P1",
+        "high/low": "P2",
+        "medium/medium": "P2",
+        "low/high": "P2",
+        "medium/low": "P3",
+        "low/medium": "P3",
+        "low/low": "P3",
+    }
+    complaint_class: str = "service_complaint"
+    # Feedback texts a product area needs within 24 h before its negative rate can alert.
+    negative_rate_min_texts: int = Field(20, gt=0)
+    # The class mix alerts when a class's share is this far (absolute) from feedback_mix.
+    class_mix_tolerance: float = Field(0.10, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _matrix_complete(self) -> NeedsConfig:
+        cells = {f"{i}/{u}" for i in ("high", "medium", "low") for u in ("high", "medium", "low")}
+        if set(self.matrix) != cells:
+            raise ValueError(f"matrix needs exactly the cells {', '.join(sorted(cells))}")
+        for name in ("impact_value_share", "urgency_weekly_share"):
+            t = getattr(self, name)
+            if set(t) != {"high", "medium"} or t["high"] < t["medium"]:
+                raise ValueError(f"{name} needs high >= medium")
+        return self
 
 
 class KPIConfig(Section):
@@ -264,6 +305,8 @@ class AlertsConfig(Section):
         "drift": "ml-engineering",
         "decay": "ml-engineering",
         "kpi": "service-operations",
+        "needs": "product-management",
+        "feedback": "customer-experience",
     }
 
 
@@ -312,6 +355,7 @@ class ConfigFile(Section):
     sample: SampleConfig = SampleConfig()
     tickets: TicketsConfig = TicketsConfig()
     requirements: RequirementsConfig = RequirementsConfig()
+    needs: NeedsConfig = NeedsConfig()
     kpis: KPIConfig = KPIConfig()
     churn: ChurnConfig = ChurnConfig()
     retention: RetentionConfig = RetentionConfig()

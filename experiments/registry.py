@@ -27,9 +27,13 @@ from experiments.tracking import use_tracking
 
 logger = logging.getLogger(__name__)
 
-Task = Literal["churn", "volume"]
+Task = Literal["churn", "volume", "feedback"]
 HISTORY_TAG = "needradar.champion_history"
-TRAIN_COMMAND = {"churn": "needradar churn train", "volume": "needradar forecast train"}
+TRAIN_COMMAND = {
+    "churn": "needradar churn train",
+    "volume": "needradar forecast train",
+    "feedback": "needradar feedback train",
+}
 
 
 class NeedradarPyfunc(mlflow.pyfunc.PythonModel):
@@ -52,6 +56,8 @@ class NeedradarPyfunc(mlflow.pyfunc.PythonModel):
 
 
 def model_name(task: Task, settings: Settings) -> str:
+    if task == "feedback":
+        return settings.tracking.feedback_model_name
     return settings.tracking.churn_model_name if task == "churn" else settings.tracking.volume_model_name
 
 
@@ -80,11 +86,13 @@ def register(
     data_window: dict[str, str],
     input_example: pd.DataFrame | None = None,
     signature: Any = None,
+    name: str | None = None,
 ) -> int:
-    """Log the model in run `run_id`, register it and point `challenger` at it; returns the version."""
+    """Log the model in run `run_id`, register it (as `name`, default the task's model name) and
+    point `challenger` at it; returns the version."""
     use_tracking(settings)
     client = MlflowClient()
-    name = model_name(task, settings)
+    name = name or model_name(task, settings)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "needradar_model"
         _save_object(model_obj, folder)
@@ -137,11 +145,11 @@ def _training_info(run_id: str) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
-def load(task: Task, settings: Settings, alias: str = "champion") -> LoadedModel:
+def load(task: Task, settings: Settings, alias: str = "champion", name: str | None = None) -> LoadedModel:
     """The model object behind an alias, with its training metrics and data window."""
     use_tracking(settings)
     client = MlflowClient()
-    name = model_name(task, settings)
+    name = name or model_name(task, settings)
     mv = _version(client, name, alias, task)
     pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{mv.version}")
     info = _training_info(mv.run_id)

@@ -40,6 +40,12 @@ class TableSpec:
 
 
 REQUIREMENT_STATUSES = ("open", "in_progress", "resolved", "rejected")
+# Optional free text (any language) and, where someone labelled it, its class and sentiment.
+TEXT_COLUMNS = (
+    Column("text", "string", nullable=True),
+    Column("text_class", "string", nullable=True),
+    Column("text_sentiment", "string", nullable=True),
+)
 
 CUSTOMERS = TableSpec(
     "customers",
@@ -96,6 +102,7 @@ TICKETS = TableSpec(
         Column("resolved_ts", "timestamp", nullable=True),
         Column("reopened_ts", "timestamp", nullable=True),
         Column("csat", "float", nullable=True, min_value=1, max_value=5),
+        *TEXT_COLUMNS,
     ),
     key="ticket_id",
     ts_columns=("ts",),
@@ -110,9 +117,11 @@ FEEDBACK = TableSpec(
         Column("ts", "timestamp"),
         Column("nps", "float", nullable=True, min_value=0, max_value=10),
         Column("csat", "float", nullable=True, min_value=1, max_value=5),
+        Column("product_area", "string", nullable=True),
+        *TEXT_COLUMNS,
     ),
     ts_columns=("ts",),
-    description="Survey answers: NPS (0-10) and satisfaction (1-5).",
+    description="Survey answers: NPS (0-10), satisfaction (1-5), optional text and its product area.",
 )
 
 REQUIREMENTS = TableSpec(

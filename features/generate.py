@@ -24,6 +24,7 @@ import pandas as pd
 from core.config import Settings
 from features.campaigns import simulate_campaigns
 from features.contract import EventData
+from features.feedback_text import feedback_texts, ticket_texts
 
 CAUSES = ("unmet_needs", "slow_service", "price_sensitivity", "falling_usage")
 SEGMENTS = (("consumer", 0.70), ("smb", 0.22), ("enterprise", 0.08))
@@ -98,7 +99,8 @@ def generate_sample(
     """Generate the sample data set; the same arguments always give the same data."""
     n = customers or settings.sample.customers
     t = days or settings.sample.days
-    rng = np.random.default_rng(settings.sample.seed if seed is None else seed)
+    seed = settings.sample.seed if seed is None else seed
+    rng = np.random.default_rng(seed)
     end = pd.Timestamp(end_date or settings.sample.end_date).normalize()
     day_index = pd.date_range(end=end, periods=t, freq="D")
     start = day_index[0]
@@ -348,6 +350,19 @@ def generate_sample(
             "fee_ratio": np.round(fee_ratio, 4),
             "service_luck": np.round(service_luck, 4),
         }
+    )
+    # Texts draw from their own stream so that the other tables stay as they were without them.
+    text_rng = np.random.default_rng([seed, 14])
+    feedback = pd.concat(
+        [
+            feedback.reset_index(drop=True),
+            feedback_texts(text_rng, feedback["nps"].to_numpy(), PRODUCT_AREAS, settings),
+        ],
+        axis=1,
+    )
+    tickets = pd.concat(
+        [tickets.reset_index(drop=True), ticket_texts(text_rng, tickets["category"].to_numpy(), settings)],
+        axis=1,
     )
     events = EventData(
         customers=customers,

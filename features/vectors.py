@@ -20,6 +20,7 @@ from core.config import Settings
 from features.aggregate import DAY, Events, cutoff_of, ratio
 from features.contacts import contact_features
 from features.contract import EventData
+from features.text_features import text_features
 
 CATEGORICAL = ("plan", "segment", "region_tier", "value_tier")
 SKIP_EXTRA = {"customer_id", "signup_ts", "churn_ts"}
@@ -202,6 +203,7 @@ def customer_vectors(events: EventData, as_of: pd.Timestamp | str, settings: Set
     if (fb := Events.of(events.feedback, index, cutoff)) is not None:
         out |= _feedback(fb)
         interactions.append(fb.min_age())
+    out |= text_features(fb, tk, cutoff, settings)
     if (rq := Events.of(events.requirements, index, cutoff)) is not None:
         out |= _requirements(rq, cutoff)
         interactions.append(rq.min_age())

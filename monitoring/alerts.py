@@ -17,7 +17,7 @@ from core.io import write_text
 logger = logging.getLogger(__name__)
 
 Level = Literal["yellow", "orange", "red"]
-Kind = Literal["volume", "drift", "decay", "kpi"]
+Kind = Literal["volume", "drift", "decay", "kpi", "needs", "feedback"]
 LOG_LEVEL = {"yellow": logging.WARNING, "orange": logging.ERROR, "red": logging.CRITICAL}
 
 

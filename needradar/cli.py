@@ -16,7 +16,20 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from core.errors import NeedradarError
-from needradar.commands import campaign, churn, daily, data, demo, features, forecast, models, monitor, serve
+from needradar.commands import (
+    campaign,
+    churn,
+    daily,
+    data,
+    demo,
+    features,
+    feedback,
+    forecast,
+    models,
+    monitor,
+    needs,
+    serve,
+)
 
 app = typer.Typer(
     name="needradar",
@@ -31,6 +44,8 @@ app.add_typer(models.app, name="models")
 app.add_typer(forecast.app, name="forecast")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(campaign.app, name="campaign")
+app.add_typer(needs.app, name="needs")
+app.add_typer(feedback.app, name="feedback")
 app.command("serve")(serve.serve)
 app.command("daily")(daily.daily)
 app.command("demo")(demo.demo)

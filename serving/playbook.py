@@ -9,6 +9,7 @@ import re
 import numpy as np
 
 from core.config import Settings
+from features.text_features import REASON_TEMPLATES as TEXT_REASON_TEMPLATES
 
 
 def _words(slug: str) -> str:
@@ -89,6 +90,7 @@ MISSING = {
     "nps_last": "never answered an NPS survey",
     "rfm_recency_days": "never bought anything",
 }
+TEMPLATES += TEXT_REASON_TEMPLATES  # negative feedback and complaints
 COMPILED = [(re.compile(p), f) for p, f in TEMPLATES]
 
 

@@ -262,6 +262,30 @@ class NeedRadar:
             }
         )
 
+    @bentoml.api(route="/needs")
+    def needs(
+        self,
+        ctx: bentoml.Context,
+        as_of: str | None = Field(None, description="Day of the backlog (YYYY-MM-DD); default the latest."),
+        product_areas: list[str] | None = None,
+        types: list[str] | None = None,
+        priorities: list[str] | None = None,
+        page: int = Field(1, ge=1),
+        page_size: int = Field(100, ge=1, le=1000),
+    ) -> dict:
+        """The needs backlog: open request groups ranked by the value at risk of the customers waiting."""
+        from serving.needs_view import needs_page
+
+        days = {d: out for d, out in self.state.days.items() if out.needs is not None}
+        if not days:
+            return _error(ctx, 503, None, "no needs backlog yet; run `needradar daily` first")
+        day = as_of or max(days)
+        if day not in days:
+            return _error(
+                ctx, 404, "as_of", f"no needs backlog for {day}; available: {', '.join(sorted(days))}"
+            )
+        return _clean(needs_page(days[day].needs, day, product_areas, types, priorities, page, page_size))
+
     @bentoml.api(route="/forecast")
     def forecast(
         self,

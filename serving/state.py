@@ -26,6 +26,7 @@ class DayOutputs:
     alerts: list[dict]
     # The model versions that produced the day, from its completion marker: {"churn": {...}, ...}
     models: dict[str, dict] = field(default_factory=dict)
+    needs: pd.DataFrame | None = None  # the needs backlog (groups), when the day has one
 
     def model_version(self, task: str) -> int | None:
         return self.models.get(task, {}).get("version")
@@ -65,8 +66,15 @@ def _read_day(day_dir: Path) -> DayOutputs | None:
         if alerts_file.exists()
         else []
     )
+    needs = (
+        pd.read_parquet(day_dir / "needs_backlog.parquet")
+        if (day_dir / "needs_backlog.parquet").exists()
+        else None
+    )
     at_risk = pd.read_parquet(day_dir / "at_risk.parquet")
-    return DayOutputs(day_dir.name, at_risk, vectors, forecast, staffing, alerts, marker.get("models", {}))
+    return DayOutputs(
+        day_dir.name, at_risk, vectors, forecast, staffing, alerts, marker.get("models", {}), needs
+    )
 
 
 def load_state(settings: Settings, days: int = 7) -> ServingState:

@@ -176,6 +176,30 @@ def test_at_risk_filters_and_pages(server):
     assert post(server, "/at_risk", {"page": 0}).status_code == 400
 
 
+def test_needs_backlog_filtered_and_paginated(server):
+    import pandas as pd
+
+    from features.load import load_event_data
+    from monitoring.needs_backlog import needs_backlog
+
+    cfg, day_dir = server["settings"], server["daily"].day_dir
+    r = post(server, "/needs", {})
+    assert r.status_code == 503 and "needradar daily" in r.json()["error"]
+    events = load_event_data(server["data"], cfg)
+    at_risk = pd.read_parquet(day_dir / "at_risk.parquet")
+    backlog = needs_backlog(events.requirements, at_risk, server["as_of"], cfg)
+    backlog.to_parquet(day_dir / "needs_backlog.parquet")
+    assert post(server, "/reload", {}).status_code == 200
+    r = post(server, "/needs", {"product_areas": ["billing"], "page_size": 2})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["as_of"] == server["as_of"] and body["total"] == (backlog["product_area"] == "billing").sum()
+    assert [g["type"] for g in body["groups"]] == backlog[backlog["product_area"] == "billing"]["type"].head(
+        2
+    ).tolist()
+    assert post(server, "/needs", {"as_of": "1999-01-01"}).status_code == 404
+
+
 def test_forecast(server):
     r = post(server, "/forecast", {"series": ["tickets/total"], "horizon": 7})
     body = r.json()
