@@ -8,7 +8,8 @@ import pandas as pd
 
 CODE_LIKE = {
     "underscore": re.compile(r"_"),
-    "infinity or NaN": re.compile(r"\b(inf|infx|nan|NaN|None|null)\b", re.IGNORECASE),
+    "infinity or NaN": re.compile(r"\b(inf|infx|nan)\b", re.IGNORECASE),
+    "a missing value": re.compile(r"\b(None|null|NaT|NA)\b"),
     "long decimals": re.compile(r"\d\.\d{3,}"),
     "one with a plural": re.compile(
         r"(?<![\d.,])1 (?!of\b)[a-z ]*?"

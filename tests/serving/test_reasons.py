@@ -86,3 +86,24 @@ def test_the_check_catches_code_like_text():
     found = "\n".join(problems(bad))
     for kind in ("underscore", "infinity", "long decimals", "one with a plural", "repeated in one row"):
         assert kind in found
+
+
+def test_reasons_of_the_sample_read_as_plain_words(sample, settings):
+    from features.labels import build_training_frame, default_cutoffs
+    from serving.scoring import score_customers
+    from training.churn_model import ChurnModel
+
+    events = sample.events
+    cutoffs = default_cutoffs(events, 30, 30, 4)
+    frame = build_training_frame(events, settings, cutoffs, 30)
+    model = ChurnModel({"n_estimators": 40, "num_leaves": 7}, calibration="platt").fit(
+        frame.drop(columns=["cutoff"]), frame["churned"]
+    )
+    from features.vectors import build_vectors
+
+    scored = score_customers(model, build_vectors(events, events.last_event_ts(), settings), settings)
+    assert problems(scored) == []
+    explained = scored[scored["reason_1_text"].notna()]
+    assert len(explained) > 0.5 * len(scored)
+    assert (explained["reason_1_shap"] > 0).all()
+    assert (scored["reason_1_shap"].fillna(0) >= scored["reason_2_shap"].fillna(0)).all()
