@@ -68,6 +68,8 @@ def change(v: float, what: str, w: str) -> str:
     """A smoothed recent/prior ratio as a change: 'spend down 45% vs the previous 30 days'."""
     if v >= 3:
         return f"{what} {times(v)} as high as in the previous {w} days"
+    if round(abs(v - 1) * 100) == 0:
+        return f"{what} unchanged vs the previous {w} days"
     direction = "down" if v < 1 else "up"
     return f"{what} {direction} {abs(v - 1):.0%} vs the previous {w} days"
 

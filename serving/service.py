@@ -57,11 +57,13 @@ class AuthMiddleware:
 
 
 def _clean(obj):
-    """JSON-safe values: NaN becomes null, numpy scalars become Python numbers."""
+    """JSON-safe values: NaN, NaT and NA become null, numpy scalars become Python numbers."""
     if isinstance(obj, dict):
         return {k: _clean(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_clean(v) for v in obj]
+    if obj is pd.NaT or obj is pd.NA:
+        return None
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
@@ -117,8 +119,10 @@ def _warm_up(state) -> None:
 class NeedRadar:
     def __init__(self) -> None:
         from core.config import load_config
+        from serving.client_errors import log_client_errors_in_one_line
         from serving.state import load_state
 
+        log_client_errors_in_one_line()
         if not os.environ.get("NEEDRADAR_API_KEY") and os.environ.get("NEEDRADAR_INSECURE") != "1":
             raise RuntimeError("NEEDRADAR_API_KEY is not set; set it, or start with --insecure for local use")
         self.settings = load_config()

@@ -27,6 +27,7 @@ from tests.serving.reason_checks import problems
         ("days_since_last_activity", 1.2, "no activity for 1 day"),
         ("spend_trend_30d", 327.27, "spend 327 times as high as in the previous 30 days"),
         ("spend_trend_30d", 0.55, "spend down 45% vs the previous 30 days"),
+        ("spend_trend_30d", 1.003, "spend unchanged vs the previous 30 days"),
         ("usage_minutes_trend_30d", 0.55, "usage time down 45% vs the previous 30 days"),
         ("tickets_unresolved_30d", 3, "3 tickets from the last 30 days still unresolved"),
         ("tickets_logistics_delay_90d", 1.0, "1 logistics delay ticket in the last 90 days"),
