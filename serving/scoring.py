@@ -42,10 +42,21 @@ def risk_tier(p: np.ndarray, settings: Settings, base_rate: float | None = None)
     return np.select(reached, ["red", "orange", "yellow"], "green")
 
 
-def lapsed_after(model, settings: Settings) -> float | None:
-    """Days without activity after which a customer has already lapsed (the churn definition)."""
-    days = settings.churn.lapsed_after_days or getattr(model, "horizon_days_", None)
-    return float(days or settings.churn.horizon_days)
+def lapsed_after(model, settings: Settings, data_window: dict | None = None) -> float:
+    """Days without activity after which a customer has already lapsed: `churn.lapsed_after_days`
+    when set, else the model's churn horizon (from the model or its registered data window),
+    else the configured horizon."""
+    horizon = getattr(model, "horizon_days_", None) or (data_window or {}).get("horizon_days")
+    return float(settings.churn.lapsed_after_days or horizon or settings.churn.horizon_days)
+
+
+def base_rate_of(at_risk: pd.DataFrame | None) -> float | None:
+    """The base rate behind a scored list's tiers (mean probability of those not yet lapsed), so
+    that a few customers scored later (an API request) are tiered like the day's list."""
+    if at_risk is None or "churn_probability" not in at_risk:
+        return None
+    active = at_risk[~at_risk["lapsed"]] if "lapsed" in at_risk else at_risk
+    return float(active["churn_probability"].mean()) if len(active) >= MIN_ROWS_FOR_BASE_RATE else None
 
 
 def customer_value(annual_value: np.ndarray, value_tier: np.ndarray, settings: Settings) -> np.ndarray:

@@ -96,6 +96,16 @@ def _model_info(state) -> dict:
     return _clean({"models": out, "days": sorted(state.days)})
 
 
+def _list_terms(state) -> dict:
+    """The base rate and lapse definition of the day's list, so that /score agrees with it."""
+    from serving.scoring import base_rate_of, lapsed_after
+
+    return {
+        "base_rate": base_rate_of(state.latest.at_risk if state.latest else None),
+        "lapsed_after_days": lapsed_after(state.churn.model, state.settings, state.churn.data_window),
+    }
+
+
 def _score_stored(state, ids: list[str]) -> dict[str, dict]:
     """Score stored customers of the latest day; results by customer id."""
     from serving.scoring import score_customers
@@ -103,7 +113,9 @@ def _score_stored(state, ids: list[str]) -> dict[str, dict]:
     frame = state.latest.vectors.loc[ids].reset_index(drop=True)
     return {
         r["customer_id"]: r
-        for r in score_customers(state.churn.model, frame, state.settings).to_dict("records")
+        for r in score_customers(state.churn.model, frame, state.settings, **_list_terms(state)).to_dict(
+            "records"
+        )
     }
 
 
@@ -185,7 +197,9 @@ class NeedRadar:
                 frame["customer_id"] = [f"row-{i}" for i in range(len(frame))]
             frame["customer_id"] = frame["customer_id"].astype(str)
             try:
-                scored = await asyncio.to_thread(score_customers, state.churn.model, frame, self.settings)
+                scored = await asyncio.to_thread(
+                    score_customers, state.churn.model, frame, self.settings, **_list_terms(state)
+                )
             except NeedradarError as e:
                 return _error(ctx, 422, "rows", str(e))
             by_id = {r["customer_id"]: r for r in scored.to_dict("records")}

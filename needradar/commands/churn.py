@@ -119,20 +119,19 @@ def score(
     from experiments.registry import load as load_model
     from features.vectors import build_vectors
     from needradar.commands.features import check_as_of, load
-    from serving.scoring import score_customers
+    from serving.scoring import lapsed_after, score_customers
 
     as_of, out, top = iso_day(as_of), output_file(out), at_least(top, 0, "--top")
     cfg = settings()
     champion = load_model("churn", cfg)
     events = load(data)
     check_as_of(events, as_of)
-    horizon = champion.data_window.get("horizon_days")
     scored = score_customers(
         champion.model,
         build_vectors(events, as_of, cfg),
         cfg,
         explain_top=top,
-        lapsed_after_days=cfg.churn.lapsed_after_days or (float(horizon) if horizon else None),
+        lapsed_after_days=lapsed_after(champion.model, cfg, champion.data_window),
     )
     for suffix in (".csv", ".parquet"):
         write_frame(scored, out.with_suffix(suffix))

@@ -203,3 +203,23 @@ def test_ties_of_isotonic_steps_are_ranked_by_the_boosters_score(settings):
     raw = pd.Series(iso.raw_score(vectors), index=vectors["customer_id"]).loc[out["customer_id"]]
     for _, group in out.groupby("churn_probability"):
         assert raw.loc[group["customer_id"]].is_monotonic_decreasing
+
+
+def test_the_lapse_definition_and_base_rate_of_a_list(model, settings):
+    from serving.scoring import base_rate_of, lapsed_after
+
+    assert lapsed_after(model, settings, {"horizon_days": "90"}) == 90.0
+    assert lapsed_after(model, settings) == settings.churn.horizon_days
+    fixed = settings.model_copy(update={"churn": settings.churn.model_copy(update={"lapsed_after_days": 60})})
+    assert lapsed_after(model, fixed, {"horizon_days": "90"}) == 60.0
+    day = pd.DataFrame({"churn_probability": [0.2] * 60 + [0.9] * 10, "lapsed": [False] * 60 + [True] * 10})
+    assert base_rate_of(day) == pytest.approx(0.2)
+    assert base_rate_of(day.head(10)) is None and base_rate_of(None) is None
+    # A few rows scored with the day's base rate get the day's tiers.
+    few = _vectors(5, 9)
+    alone = score_customers(model, few, settings, explain_top=0)
+    assert alone["risk_tier"].tolist() == risk_tier(alone["churn_probability"].to_numpy(), settings).tolist()
+    told = score_customers(model, few, settings, explain_top=0, base_rate=0.5)
+    assert (
+        told["risk_tier"].tolist() == risk_tier(told["churn_probability"].to_numpy(), settings, 0.5).tolist()
+    )
