@@ -42,7 +42,7 @@ from tests.serving.reason_checks import problems
         ("nps_trend", -1.0, "NPS answer fell by 1 point"),
         ("nps_last", float("nan"), "never answered an NPS survey"),
         ("region_tier", "tier1", "in a tier-1 city"),
-        ("value_tier", "reactivate", "in the reactivate value tier"),
+        ("value_tier", "reactivate", "in the to-be-re-activated value tier"),
         ("plan", "pro_max", "on the pro max plan"),
         ("loyalty_points", 1234.5678, "loyalty points is 1,235"),
         ("loyalty_points", float("inf"), "no loyalty points recorded"),
