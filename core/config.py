@@ -188,7 +188,13 @@ class ChurnConfig(Section):
     n_cutoffs: int = Field(8, gt=0)
     validation_cutoffs: int = Field(2, gt=0)
     windows_days: list[int] = [7, 30, 90, 180]
-    risk_tiers: dict[str, float] = {"red": 0.50, "orange": 0.30, "yellow": 0.15}
+    risk_tiers: dict[str, float] = {"red": 0.30, "orange": 0.15, "yellow": 0.05}
+    # A tier also needs this lift of the odds of leaving over the average customer's, so that
+    # tiers mean something whatever the base rate (all-red lists carry no information).
+    risk_tier_lift: dict[str, float] = {"red": 4.0, "orange": 2.5, "yellow": 1.5}
+    # Customers without activity for longer than this are listed apart as already lapsed
+    # (win-back); None means the model's own churn horizon.
+    lapsed_after_days: int | None = Field(None, gt=0)
     n_reasons: int = 3
     lightgbm: dict[str, float | int | str] = {
         "n_estimators": 600,
@@ -210,6 +216,12 @@ class ChurnConfig(Section):
         t = self.risk_tiers
         if set(t) != {"red", "orange", "yellow"} or not 1 >= t["red"] >= t["orange"] >= t["yellow"] >= 0:
             raise ValueError("risk_tiers needs red >= orange >= yellow, each within [0, 1]")
+        lift = self.risk_tier_lift
+        ordered = (
+            set(lift) == {"red", "orange", "yellow"} and lift["red"] >= lift["orange"] >= lift["yellow"] >= 0
+        )
+        if not ordered:
+            raise ValueError("risk_tier_lift needs red >= orange >= yellow >= 0")
         return self
 
 
@@ -240,7 +252,9 @@ class RetentionConfig(Section):
         "crisis_intervention",
         "community",
         "brand",
+        "win_back",
     ]
+    # First matching reason wins; rules for usage, tickets and requests, price, and purchases.
     playbook: list[PlaybookRule] = [
         PlaybookRule(reason_prefix="usage_", action="feature_adoption"),
         PlaybookRule(reason_prefix="req_", action="feature_adoption"),
@@ -253,8 +267,24 @@ class RetentionConfig(Section):
         PlaybookRule(reason_prefix="plan", action="promotion"),
         PlaybookRule(reason_prefix="nps", action="crisis_intervention"),
         PlaybookRule(reason_prefix="csat", action="crisis_intervention"),
+        PlaybookRule(reason_prefix="spend", action="promotion"),
+        PlaybookRule(reason_prefix="rfm_m", action="promotion"),
+        PlaybookRule(reason_prefix="rfm_recency", action="promotion"),
+        PlaybookRule(reason_prefix="txn_recency", action="promotion"),
+        PlaybookRule(reason_prefix="rfm_r_", action="promotion"),
+        PlaybookRule(reason_prefix="txn_count", action="brand"),
+        PlaybookRule(reason_prefix="rfm_f", action="brand"),
+        PlaybookRule(reason_prefix="txn_mean_gap", action="brand"),
+        PlaybookRule(reason_prefix="tenure", action="community"),
+        PlaybookRule(reason_prefix="txn_first", action="community"),
     ]
     default_action: str = "crisis_intervention"
+    # Customers already lapsed beyond the churn definition get this action instead.
+    lapsed_action: str = "win_back"
+    # When nothing raises a customer's risk above the average, there is nothing to fix.
+    quiet_action: str = "brand"
+    # Low risk: automated, cheap channels only (no dedicated agent for a customer likely to stay).
+    automated_only_risk_tiers: list[str] = ["green", "yellow"]
     # Channel by value tier: top tier gets a dedicated manager plus automated contact.
     channel_by_value_tier: dict[str, list[str]] = {
         "top": ["dedicated_agent", "messaging_app"],

@@ -61,14 +61,59 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
     raise DataError(f"{path}: unsupported output extension {suffix!r}; use .csv or .parquet")
 
 
+SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def check_csv(path: str | Path) -> None:
+    """Refuse a CSV file a person cannot have meant: empty, or not separated by commas.
+
+    Raises:
+        DataError: naming the file and what is wrong with it.
+    """
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty (0 bytes)")
+    with path.open(encoding="utf-8", errors="replace") as f:
+        header = f.readline().rstrip("\r\n")
+    if not header.strip():
+        raise DataError(f"{path}: the first line is empty; it must name the columns")
+    if "," not in header:
+        for sep, name in SEPARATORS.items():
+            if sep in header:
+                raise DataError(
+                    f"{path}: the columns are separated by {name}, not commas; "
+                    "save the file as comma-separated CSV"
+                )
+
+
 def read_frame(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file into a frame."""
+    """Read a CSV or Parquet file into a frame.
+
+    Raises:
+        DataError: the file is missing, empty, has only a header, is not comma-separated or
+            cannot be parsed; the message names the file.
+    """
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; give a .csv or .parquet file")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return pd.read_csv(path)
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    raise DataError(f"{path}: unsupported file extension {suffix!r}; use .csv or .parquet")
+        check_csv(path)
+        try:
+            frame = pd.read_csv(path)
+        except (pd.errors.ParserError, UnicodeDecodeError) as e:
+            raise DataError(f"{path}: not a readable CSV file ({str(e).strip().splitlines()[-1]})") from e
+    elif suffix == ".parquet":
+        if path.stat().st_size == 0:
+            raise DataError(f"{path}: the file is empty (0 bytes)")
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as e:  # pyarrow raises several types for a file that is not Parquet
+            raise DataError(f"{path}: not a readable Parquet file ({type(e).__name__})") from e
+    else:
+        raise DataError(f"{path}: unsupported file extension {suffix!r}; use .csv or .parquet")
+    if frame.empty:
+        raise DataError(f"{path}: no rows (columns: {', '.join(map(str, frame.columns)) or 'none'})")
+    return frame

@@ -257,6 +257,9 @@ def list_versions(settings: Settings, task: Task | None = None) -> pd.DataFrame:
             continue
         for mv in versions:
             info = _training_info(mv.run_id) if mv.run_id else {"metrics": {}, "data_window": {}}
+            window = info["data_window"]
+            params = client.get_run(mv.run_id).data.params if mv.run_id else {}
+            horizon = window.get("horizon_days") or params.get("horizon_days", "")
             rows.append(
                 {
                     "task": t,
@@ -264,7 +267,9 @@ def list_versions(settings: Settings, task: Task | None = None) -> pd.DataFrame:
                     "aliases": ",".join(sorted(a for a, v in aliases.items() if int(v) == int(mv.version))),
                     "created": pd.Timestamp(mv.creation_timestamp, unit="ms").strftime("%Y-%m-%d %H:%M"),
                     **{k: round(v, 4) for k, v in info["metrics"].items() if isinstance(v, float)},
-                    "data_end": info["data_window"].get("data_end", ""),
+                    "horizon_days": int(horizon) if str(horizon).isdigit() else None,
+                    "data_start": window.get("data_start", ""),
+                    "data_end": window.get("data_end", ""),
                 }
             )
     return pd.DataFrame(rows).sort_values(["task", "version"]) if rows else pd.DataFrame(rows)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from core.config import Settings
 from core.errors import DataError
-from core.io import write_frame
+from core.io import check_csv, write_frame
 from features.contract import TABLES, EventData, TableSpec
 from features.partition import read_dataset_table
 from features.validate import ValidationReport, validate_tables
@@ -44,6 +44,7 @@ def read_raw_tables(path: str | Path, bucket: int | None = None) -> dict[str, pd
             f = path / f"{name}{suffix}"
             if f.exists():
                 if suffix == ".csv":
+                    check_csv(f)
                     tables[name] = pd.read_csv(f, dtype=str, keep_default_na=False, na_values=[""])
                 else:
                     tables[name] = pd.read_parquet(f)

@@ -55,22 +55,3 @@ def text_features(
         answered = (df["first_response_ts"] < cutoff).to_numpy(bool)
         out["complaints_unanswered"] = tickets.count(complaint & ~answered)
     return out
-
-
-def _n(v: float, word: str) -> str:
-    return f"{v:g} {word}" + ("" if v == 1 else "s")
-
-
-# Reason sentences for these features, in serving/playbook.py's (pattern, sentence) form.
-REASON_TEMPLATES: list[tuple[str, object]] = [
-    (
-        r"feedback_negative_(\d+)d",
-        lambda v, m: f"{_n(v, 'negative feedback text')} in the last {m[1]} days",
-    ),
-    (r"complaints_unanswered", lambda v, m: f"{_n(v, 'complaint')} still without an answer"),
-    (r"complaints_(\d+)d", lambda v, m: f"{_n(v, 'complaint')} in the last {m[1]} days"),
-    (
-        r"complaints_(.+)_(\d+)d",
-        lambda v, m: f"{_n(v, 'complaint')} about {m[1].replace('_', ' ')} in the last {m[2]} days",
-    ),
-]

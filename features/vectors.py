@@ -218,12 +218,30 @@ def customer_vectors(events: EventData, as_of: pd.Timestamp | str, settings: Set
     if interactions:
         last_contact = np.fmin.reduce(interactions) if len(interactions) > 1 else interactions[0]
         frame["days_since_last_interaction"] = last_contact
-    yearly = frame["spend_180d"] * 365 / 180 if "spend_180d" in frame else 0.0
-    frame["annual_value"] = np.fmax(yearly, 12 * frame["monthly_fee"].fillna(0))
+    frame["annual_value"] = annual_value(frame)
     for col in CATEGORICAL:
         if col in frame:
             frame[col] = frame[col].astype("category")
     return frame
+
+
+def annual_value(frame: pd.DataFrame) -> np.ndarray:
+    """What a customer brings in a year: the highest of the recent spending rate (last 180 days),
+    the lifetime spending rate (total spend over the years since the first purchase, at least one
+    year so that a new customer's first basket is not taken for a yearly habit) and the fee.
+
+    The lifetime rate keeps the value of a customer who has not bought lately (they are the ones
+    whose loss is at stake), where the last 180 days alone would say they are worth nothing.
+    """
+    zero = np.zeros(len(frame))
+    fee = 12 * frame["monthly_fee"].fillna(0).to_numpy(float)
+    recent = frame["spend_180d"].to_numpy(float) * 365 / 180 if "spend_180d" in frame else zero
+    lifetime = (
+        frame["spend_total"].to_numpy(float) * 365 / np.fmax(frame["txn_first_days"].to_numpy(float), 365)
+        if "spend_total" in frame
+        else zero
+    )
+    return np.fmax(np.fmax(np.nan_to_num(recent), np.nan_to_num(lifetime)), fee)
 
 
 def add_population_features(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:

@@ -90,3 +90,29 @@ def top_reasons(contrib: np.ndarray, features: list[str], n: int) -> tuple[np.nd
     top = np.take_along_axis(values, idx, axis=1)
     idx = np.where(top > 0, idx, -1)
     return idx, top
+
+
+def top_facts(contrib: np.ndarray, facts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `n` facts that raise each row's risk most, each said by its strongest feature.
+
+    Features of one fact (see serving.reasons.fact) are summed before ranking, so that one
+    underlying fact is one reason; only facts whose sum is positive (pushing risk up) are kept.
+
+    Returns:
+        Per row, the index of the feature that speaks for each fact (-1 when fewer than `n`
+        facts raise the risk) and the fact's summed contribution.
+    """
+    values = contrib[:, : len(facts)]
+    names = sorted(set(facts))
+    members = [np.flatnonzero(np.array(facts) == name) for name in names]
+    sums = np.stack([values[:, m].sum(axis=1) for m in members], axis=1) if members else values[:, :0]
+    speaker = (
+        np.stack([m[np.argmax(values[:, m], axis=1)] for m in members], axis=1)
+        if members
+        else np.zeros((len(values), 0), int)
+    )
+    k = min(n, sums.shape[1])
+    order = np.argsort(-sums, axis=1, kind="stable")[:, :k]
+    top = np.take_along_axis(sums, order, axis=1)
+    idx = np.where(top > 0, np.take_along_axis(speaker, order, axis=1), -1)
+    return idx, top

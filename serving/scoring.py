@@ -6,8 +6,11 @@ import numpy as np
 import pandas as pd
 
 from core.config import Settings
-from serving.explain import top_reasons, tree_shap
-from serving.playbook import action_for, channels_for, describe
+from serving.explain import top_facts, tree_shap
+from serving.playbook import action_for, channels_for
+from serving.reasons import describe, fact
+
+MIN_ROWS_FOR_BASE_RATE = 50  # fewer scored rows than this give no base rate of their own
 
 
 def _fmt(x) -> str | None:
@@ -17,11 +20,43 @@ def _fmt(x) -> str | None:
     return f"{x:.4g}" if isinstance(x, int | float | np.number) else str(x)
 
 
-def risk_tier(p: np.ndarray, settings: Settings) -> np.ndarray:
-    t = settings.churn.risk_tiers
-    return np.select(
-        [p >= t["red"], p >= t["orange"], p >= t["yellow"]], ["red", "orange", "yellow"], "green"
-    )
+def odds_lift(p: np.ndarray, base_rate: float) -> np.ndarray:
+    """How many times a customer's odds of leaving exceed the average customer's.
+
+    Odds rather than probabilities, so that a lift means something at any base rate (a lift of
+    the probability can never reach 2 when half the customers leave).
+    """
+    eps = 1e-9
+    p = np.clip(np.asarray(p, float), eps, 1 - eps)
+    b = min(max(base_rate, eps), 1 - eps)
+    return (p / (1 - p)) / (b / (1 - b))
+
+
+def risk_tier(p: np.ndarray, settings: Settings, base_rate: float | None = None) -> np.ndarray:
+    """Red, orange, yellow or green: a tier needs its calibrated probability and, when the base
+    rate is known, its lift of the odds over the base rate (`risk_tier_lift`)."""
+    t, lift = settings.churn.risk_tiers, settings.churn.risk_tier_lift
+    p = np.asarray(p, float)
+    odds = odds_lift(p, base_rate) if base_rate is not None else np.full(len(p), np.inf)
+    reached = [(p >= t[k]) & (odds >= lift[k]) for k in ("red", "orange", "yellow")]
+    return np.select(reached, ["red", "orange", "yellow"], "green")
+
+
+def lapsed_after(model, settings: Settings, data_window: dict | None = None) -> float:
+    """Days without activity after which a customer has already lapsed: `churn.lapsed_after_days`
+    when set, else the model's churn horizon (from the model or its registered data window),
+    else the configured horizon."""
+    horizon = getattr(model, "horizon_days_", None) or (data_window or {}).get("horizon_days")
+    return float(settings.churn.lapsed_after_days or horizon or settings.churn.horizon_days)
+
+
+def base_rate_of(at_risk: pd.DataFrame | None) -> float | None:
+    """The base rate behind a scored list's tiers (mean probability of those not yet lapsed), so
+    that a few customers scored later (an API request) are tiered like the day's list."""
+    if at_risk is None or "churn_probability" not in at_risk:
+        return None
+    active = at_risk[~at_risk["lapsed"]] if "lapsed" in at_risk else at_risk
+    return float(active["churn_probability"].mean()) if len(active) >= MIN_ROWS_FOR_BASE_RATE else None
 
 
 def customer_value(annual_value: np.ndarray, value_tier: np.ndarray, settings: Settings) -> np.ndarray:
@@ -36,27 +71,53 @@ def customer_value(annual_value: np.ndarray, value_tier: np.ndarray, settings: S
 
 
 def score_customers(
-    model, vectors: pd.DataFrame, settings: Settings, explain_top: int | None = None
+    model,
+    vectors: pd.DataFrame,
+    settings: Settings,
+    explain_top: int | None = None,
+    lapsed_after_days: float | None = None,
+    base_rate: float | None = None,
 ) -> pd.DataFrame:
-    """Score, tier, value and explain customers; sorted by churn probability, highest first.
+    """Score, tier, value and explain customers, highest risk first; the already lapsed last.
+
+    Customers without activity for longer than `lapsed_after_days` (default: `lapsed_after`)
+    have already left by the churn definition: they get the tier `lapsed` and the win-back
+    action, ordered by their value after everyone who can still be kept.
 
     Args:
-        explain_top: give reasons only to this many highest-risk customers (all when None).
+        explain_top: give reasons only to this many customers from the top (all when None).
+        base_rate: the share of customers who leave, for the tiers' lift; by default the model's
+            `base_rate_`, else the mean probability of the customers not yet lapsed.
     """
     raw = np.asarray(model.raw_score(vectors), float) if len(vectors) else np.zeros(0)
     p = np.asarray(model.calibrate(raw), float) if len(raw) else raw
+    after = lapsed_after_days or lapsed_after(model, settings)
+    idle = (
+        vectors["days_since_last_activity"].to_numpy(float) if "days_since_last_activity" in vectors else None
+    )
+    lapsed = np.zeros(len(p), bool) if idle is None else np.nan_to_num(idle, nan=np.inf) > after
+    tiers = (
+        vectors["value_tier"].astype(str).to_numpy()
+        if "value_tier" in vectors
+        else np.full(len(p), "potential")
+    )
+    annual = vectors["annual_value"].to_numpy(float) if "annual_value" in vectors else np.zeros(len(p))
+    value = customer_value(np.nan_to_num(annual), tiers, settings)
     # Isotonic calibration maps ranges of scores to one probability: within such a step the
-    # booster's own score still ranks, so it breaks the ties.
-    order = np.lexsort((-raw, -p))
+    # booster's own score still ranks, so it breaks the ties. The lapsed go last, by value.
+    order = np.lexsort((-raw, np.where(lapsed, -value, -p), lapsed))
     v = vectors.iloc[order].reset_index(drop=True)
-    p = p[order]
-    tiers = v["value_tier"].astype(str).to_numpy() if "value_tier" in v else np.full(len(v), "potential")
-    annual = v["annual_value"].to_numpy(float) if "annual_value" in v else np.zeros(len(v))
-    value = customer_value(annual, tiers, settings)
+    p, lapsed, tiers, annual, value = p[order], lapsed[order], tiers[order], annual[order], value[order]
+    if base_rate is None:
+        base_rate = getattr(model, "base_rate_", None)
+    if base_rate is None and (~lapsed).sum() >= MIN_ROWS_FOR_BASE_RATE:
+        base_rate = float(p[~lapsed].mean())
+    risk = np.where(lapsed, "lapsed", risk_tier(p, settings, base_rate))
     out = {
         "customer_id": v["customer_id"].astype(str).to_numpy(),
         "churn_probability": np.round(p, 6),
-        "risk_tier": risk_tier(p, settings),
+        "risk_tier": risk,
+        "lapsed": lapsed,
         "value_tier": tiers,
         "annual_value": np.round(annual, 2),
         "customer_value": np.round(value, 2),
@@ -69,7 +130,7 @@ def score_customers(
     k = len(v) if explain_top is None else min(explain_top, len(v))
     features = model.feature_names_
     idx, top = (
-        top_reasons(tree_shap(model, v.iloc[:k]), features, n)
+        top_facts(tree_shap(model, v.iloc[:k]), [fact(f) for f in features], n)
         if k
         else (np.zeros((0, n), int), np.zeros((0, n)))
     )
@@ -88,11 +149,14 @@ def score_customers(
             describe(f, x) if f else None for f, x in zip(feat, vals, strict=True)
         ] + pad
         reasons.append(feat)
-    out["action"] = [action_for([f for f in row if f], settings) for row in zip(*reasons, strict=True)] + [
-        settings.retention.default_action
-    ] * (len(v) - k)
-    costs = {name: c.cost for name, c in settings.retention.channels.items()}
-    by_tier = {t: channels_for(t, settings) for t in set(tiers)}
-    out["channel"] = ["+".join(by_tier[t]) for t in tiers]
-    out["channel_cost"] = [sum(costs.get(c, 0.0) for c in by_tier[t]) for t in tiers]
+    r = settings.retention
+    known = [[f for f in row if f] for row in zip(*reasons, strict=True)]
+    actions = [action_for(row, settings) if row else r.quiet_action for row in known]
+    actions += [r.default_action] * (len(v) - k)
+    out["action"] = np.where(lapsed, r.lapsed_action, np.array(actions, dtype=object))
+    costs = {name: c.cost for name, c in r.channels.items()}
+    pairs = list(zip(tiers, risk, strict=True))
+    by_tier = {pair: channels_for(pair[0], settings, risk_tier=pair[1]) for pair in set(pairs)}
+    out["channel"] = ["+".join(by_tier[pair]) for pair in pairs]
+    out["channel_cost"] = [sum(costs.get(c, 0.0) for c in by_tier[pair]) for pair in pairs]
     return pd.DataFrame(out)

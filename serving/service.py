@@ -78,11 +78,13 @@ class AuthMiddleware:
 
 
 def _clean(obj):
-    """JSON-safe values: NaN becomes null, numpy scalars become Python numbers."""
+    """JSON-safe values: NaN, NaT and NA become null, numpy scalars become Python numbers."""
     if isinstance(obj, dict):
         return {k: _clean(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_clean(v) for v in obj]
+    if obj is pd.NaT or obj is pd.NA:
+        return None
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
@@ -115,6 +117,16 @@ def _model_info(state) -> dict:
     return _clean({"models": out, "days": sorted(state.days)})
 
 
+def _list_terms(state) -> dict:
+    """The base rate and lapse definition of the day's list, so that /score agrees with it."""
+    from serving.scoring import base_rate_of, lapsed_after
+
+    return {
+        "base_rate": base_rate_of(state.latest.at_risk if state.latest else None),
+        "lapsed_after_days": lapsed_after(state.churn.model, state.settings, state.churn.data_window),
+    }
+
+
 def _score_stored(state, ids: list[str]) -> dict[str, dict]:
     """Score stored customers of the latest day; results by customer id."""
     from serving.scoring import score_customers
@@ -122,7 +134,9 @@ def _score_stored(state, ids: list[str]) -> dict[str, dict]:
     frame = state.latest.vectors.loc[ids].reset_index(drop=True)
     return {
         r["customer_id"]: r
-        for r in score_customers(state.churn.model, frame, state.settings).to_dict("records")
+        for r in score_customers(state.churn.model, frame, state.settings, **_list_terms(state)).to_dict(
+            "records"
+        )
     }
 
 
@@ -137,8 +151,10 @@ def _warm_up(state) -> None:
 )
 class NeedRadar:
     def __init__(self) -> None:
+        from serving.client_errors import log_client_errors_in_one_line
         from serving.state import load_state
 
+        log_client_errors_in_one_line()
         self.settings = _settings()
         if not self.settings.api_key and not ARGUMENTS.insecure:
             key_env = self.settings.serving.api_key_env
@@ -202,7 +218,9 @@ class NeedRadar:
                 frame["customer_id"] = [f"row-{i}" for i in range(len(frame))]
             frame["customer_id"] = frame["customer_id"].astype(str)
             try:
-                scored = await asyncio.to_thread(score_customers, state.churn.model, frame, self.settings)
+                scored = await asyncio.to_thread(
+                    score_customers, state.churn.model, frame, self.settings, **_list_terms(state)
+                )
             except NeedradarError as e:
                 return _error(ctx, 422, "rows", str(e))
             by_id = {r["customer_id"]: r for r in scored.to_dict("records")}

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from needradar.commands._common import console, emit_json, settings, table
+from needradar.commands._common import at_least, console, emit_json, iso_day, output_file, settings, table
 
 app = typer.Typer(help="Train, tune, evaluate, backtest and score the churn model.", no_args_is_help=True)
 
@@ -90,6 +90,8 @@ def backtest(
     from needradar.commands.features import check_as_of, load
     from training.churn_recipes import backtest_churn
 
+    cutoff, horizon_days = iso_day(cutoff, "--cutoff"), at_least(horizon_days, 1, "--horizon-days")
+    every_days, cutoffs = at_least(every_days, 1, "--every-days"), at_least(cutoffs, 1, "--cutoffs")
     events = load(data)
     check_as_of(events, cutoff)
     with console.status("backtesting"):
@@ -117,18 +119,27 @@ def score(
     from experiments.registry import load as load_model
     from features.vectors import build_vectors
     from needradar.commands.features import check_as_of, load
-    from serving.scoring import score_customers
+    from serving.scoring import lapsed_after, score_customers
 
+    as_of, out, top = iso_day(as_of), output_file(out), at_least(top, 0, "--top")
     cfg = settings()
     champion = load_model("churn", cfg)
     events = load(data)
     check_as_of(events, as_of)
-    scored = score_customers(champion.model, build_vectors(events, as_of, cfg), cfg, explain_top=top)
+    scored = score_customers(
+        champion.model,
+        build_vectors(events, as_of, cfg),
+        cfg,
+        explain_top=top,
+        lapsed_after_days=lapsed_after(champion.model, cfg, champion.data_window),
+    )
     for suffix in (".csv", ".parquet"):
         write_frame(scored, out.with_suffix(suffix))
     summary = {
         "customers": len(scored),
         "risk_tiers": scored["risk_tier"].value_counts().to_dict(),
+        "already_lapsed": int(scored["lapsed"].sum()),
+        "actions": scored["action"].value_counts().to_dict(),
         "value_at_risk": round(float(scored["value_at_risk"].sum()), 2),
         "model_version": champion.version,
         "out": [str(out.with_suffix(".csv")), str(out.with_suffix(".parquet"))],

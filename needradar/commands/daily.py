@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from needradar.commands._common import console, emit_json, settings, table
+from needradar.commands._common import console, emit_json, iso_day, settings, table
 
 
 def daily(
@@ -21,6 +21,7 @@ def daily(
     """Run the day: load, vectors, at-risk list, forecasts, alerts, staffing, KPIs, drift, decay."""
     from pipelines.daily import run_daily
 
+    as_of = iso_day(as_of)
     cfg = settings()
     with console.status("daily job") as status:
         result = run_daily(

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from needradar.commands._common import console, emit_json, settings
+from needradar.commands._common import at_least, console, emit_json, iso_day, settings
 
 app = typer.Typer(help="Generate, import and validate event data.", no_args_is_help=True)
 
@@ -35,6 +35,7 @@ def generate(
     from features.generate import generate_sample
     from features.load import write_event_data
 
+    customers, days = at_least(customers, 1, "--customers"), at_least(days, 1, "--days")
     cfg = settings()
     start = time.perf_counter()
     with console.status("generating sample data"):
@@ -104,6 +105,7 @@ def validate(
     from features.validate import validate_tables
     from needradar.commands._common import table
 
+    as_of = iso_day(as_of) if as_of is not None else None
     raw = read_raw_tables(data)
     report = validate_tables(raw, as_of=as_of)
     problems = report.to_frame()

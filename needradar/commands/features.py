@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from needradar.commands._common import DaskOption, console, emit_json, settings
+from needradar.commands._common import DaskOption, console, emit_json, iso_day, output_file, settings
 
 app = typer.Typer(
     help="Build point-in-time behaviour vectors, labels and volume series.", no_args_is_help=True
@@ -57,6 +57,7 @@ def build(
     from features.partition import dataset_buckets
     from features.vectors import build_vectors
 
+    as_of, out = iso_day(as_of), output_file(out)
     start = time.perf_counter()
     cfg = settings()
     bucketed = bool(dataset_buckets(data))
@@ -95,6 +96,7 @@ def series(
 
     if freq not in ("D", "h"):
         raise NeedradarError(f"--freq {freq!r} is not supported; use D or h")
+    out = output_file(out)
     frame = build_volume_series(load(data), freq=freq)
     write_frame(frame, out)
     result = {"series": int(frame["series_id"].nunique()), "rows": len(frame), "out": str(out)}

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from needradar.commands._common import console, emit_json, progress, settings, table
+from needradar.commands._common import at_least, console, emit_json, output_file, progress, settings, table
 
 app = typer.Typer(help="Train, backtest and predict ticket and requirement volumes.", no_args_is_help=True)
 
@@ -55,6 +55,7 @@ def predict(
     """Points and intervals from the champion volume model."""
     from experiments.registry import load
 
+    at_least(horizon, 1, "--horizon")
     fc = load("volume", settings()).model.predict(series, horizon)
     if as_json:
         emit_json(fc.assign(ds=fc["ds"].dt.strftime("%Y-%m-%d")).to_dict("records"))
@@ -77,6 +78,8 @@ def backtest(
     from core.io import read_frame, write_frame
     from training.forecasting.user import backtest_user_series, to_series
 
+    at_least(horizon, 1, "--horizon")
+    output_file(out)
     user = to_series(read_frame(series), time_col, value_col, id_col)
     with progress() as bar:
         task = bar.add_task("backtesting", total=folds)

@@ -33,7 +33,23 @@ def list_(
     elif frame.empty:
         console.print("no registered models yet; run `needradar churn train` or `needradar forecast train`")
     else:
-        console.print(table("Registered models", frame.fillna("").to_dict("records")))
+        for row in frame.to_dict("records"):
+            console.print(_describe_version(row), soft_wrap=True, highlight=False)
+
+
+def _describe_version(row: dict) -> str:
+    """One version on one line, never cut: aliases, horizon, data window and key metrics."""
+    aliases = f" [{row['aliases']}]" if row.get("aliases") else ""
+    parts = [f"{row['task']} v{row['version']}{aliases}", f"created {row['created']}"]
+    if row.get("horizon_days") == row.get("horizon_days") and row.get("horizon_days"):  # not NaN
+        parts.append(f"horizon {int(row['horizon_days'])} days")
+    if row.get("data_start") or row.get("data_end"):
+        parts.append(f"data {row.get('data_start') or '?'} to {row.get('data_end') or '?'}")
+    for key in ("auc", "lift_top_decile", "brier", "mase"):
+        value = row.get(key)
+        if isinstance(value, float) and value == value:
+            parts.append(f"{key.replace('_', ' ')} {value:.4g}")
+    return " · ".join(parts)
 
 
 @app.command()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from needradar.commands._common import console, emit_json, settings, table
+from needradar.commands._common import at_least, console, emit_json, iso_day, settings, table
 
 app = typer.Typer(help="Service KPIs, drift and model decay.", no_args_is_help=True)
 
@@ -24,6 +24,7 @@ def kpis(
     from monitoring.kpis import compute_kpis
     from needradar.commands.features import check_as_of, load
 
+    as_of, window_days = iso_day(as_of), at_least(window_days, 1, "--window-days")
     events = load(data)
     check_as_of(events, as_of)
     frame = compute_kpis(events, as_of, settings(), window_days)

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serving.scoring import customer_value, risk_tier, score_customers
+from serving.scoring import customer_value, odds_lift, risk_tier, score_customers
 from training.churn_model import ChurnModel
 
 
@@ -45,10 +45,14 @@ def test_sorted_list_with_tiers_and_value_at_risk(scored, model, settings):
     assert scored["churn_probability"].is_monotonic_decreasing
     vectors = _vectors(200, 2).set_index("customer_id").loc[scored["customer_id"]]
     np.testing.assert_allclose(scored["churn_probability"], model.predict_proba(vectors), atol=1e-6)
-    t = settings.churn.risk_tiers
-    red = scored["churn_probability"] >= t["red"]
-    assert (scored.loc[red, "risk_tier"] == "red").all()
-    assert (scored.loc[scored["churn_probability"] < t["yellow"], "risk_tier"] == "green").all()
+    t, lift = settings.churn.risk_tiers, settings.churn.risk_tier_lift
+    p = scored["churn_probability"]
+    base = p.mean()
+    odds = (p / (1 - p)) / (base / (1 - base))
+    red = (p >= t["red"]) & (odds >= lift["red"])
+    assert red.any() and (scored.loc[red, "risk_tier"] == "red").all()
+    assert (scored.loc[~red, "risk_tier"] != "red").all()
+    assert (scored.loc[(p < t["yellow"]) | (odds < lift["yellow"]), "risk_tier"] == "green").all()
     np.testing.assert_allclose(
         scored["value_at_risk"], scored["churn_probability"] * scored["customer_value"], atol=0.02
     )
@@ -66,6 +70,34 @@ def test_customer_value_is_discounted_revenue_with_vip_floor(settings):
     assert risk_tier(np.array([0.99, 0.0]), settings).tolist() == ["red", "green"]
 
 
+def test_tiers_need_lift_over_the_base_rate(settings):
+    p = np.array([0.99, 0.97, 0.9, 0.6])
+    # Where 85% of customers leave, 0.9 is close to average: yellow, not red, however high.
+    assert risk_tier(p, settings, base_rate=0.85).tolist() == ["red", "red", "yellow", "green"]
+    assert odds_lift(np.array([0.5]), 0.5) == pytest.approx([1.0])
+    # Where 2% leave, 25% is twelve times the odds: red on lift, but a probability floor holds.
+    assert risk_tier(np.array([0.25, 0.32, 0.01]), settings, base_rate=0.02).tolist() == [
+        "orange",
+        "red",
+        "green",
+    ]
+
+
+def test_already_lapsed_customers_are_listed_apart_by_value(model, settings):
+    vectors = _vectors(200, 4)
+    vectors["days_since_last_activity"] = np.r_[np.full(150, 5.0), np.full(50, 400.0)]
+    train = _vectors(1500, 1).assign(days_since_last_activity=5.0)
+    m = ChurnModel({"n_estimators": 30, "num_leaves": 7}, calibration="platt").fit(
+        train.drop(columns=["value_tier", "annual_value"]), train["churned"]
+    )
+    out = score_customers(m, vectors, settings, explain_top=20, lapsed_after_days=90)
+    assert out["lapsed"].sum() == 50 and not out.head(150)["lapsed"].any()
+    lapsed = out[out["lapsed"]]
+    assert (lapsed["risk_tier"] == "lapsed").all() and (lapsed["action"] == "win_back").all()
+    assert lapsed["customer_value"].is_monotonic_decreasing
+    assert out.head(150)["churn_probability"].is_monotonic_decreasing
+
+
 def test_reasons_only_for_the_top_and_name_real_drivers(scored):
     top, rest = scored.head(20), scored.iloc[20:]
     assert top["reason_1_feature"].notna().all() and rest["reason_1_feature"].isna().all()
@@ -73,10 +105,8 @@ def test_reasons_only_for_the_top_and_name_real_drivers(scored):
     drivers = {"tickets_unresolved_30d", "usage_minutes_trend_30d", "req_oldest_open_days"}
     assert top["reason_1_feature"].isin(drivers).mean() >= 0.8
     row = top[top["reason_1_feature"] == "tickets_unresolved_30d"].iloc[0]
-    assert (
-        row["reason_1_text"]
-        == f"{float(row['reason_1_value']):g} unresolved tickets opened in the last 30 days"
-    )
+    n = int(float(row["reason_1_value"]))
+    assert row["reason_1_text"] == f"{n} ticket{'' if n == 1 else 's'} from the last 30 days still unresolved"
     assert (top["reason_1_shap"] >= top["reason_2_shap"].fillna(-1)).all()
 
 
@@ -85,8 +115,10 @@ def test_action_channel_and_contact_limit(scored, settings):
     if "tickets_unresolved_30d" in by_reason:
         assert by_reason["tickets_unresolved_30d"] == "service_upgrade"
     assert (scored.iloc[20:]["action"] == settings.retention.default_action).all()
-    top = scored[scored["value_tier"] == "top"].iloc[0]
+    top = scored[(scored["value_tier"] == "top") & scored["risk_tier"].isin(["red", "orange"])].iloc[0]
     assert top["channel"] == "dedicated_agent+messaging_app" and top["channel_cost"] == pytest.approx(12.8)
+    low = scored[scored["risk_tier"].isin(["green", "yellow"])]
+    assert not low["channel"].str.contains("dedicated_agent").any()
     assert scored["channel"].str.split("+").str.len().max() <= settings.retention.max_contacts_per_day
 
 
@@ -171,3 +203,23 @@ def test_ties_of_isotonic_steps_are_ranked_by_the_boosters_score(settings):
     raw = pd.Series(iso.raw_score(vectors), index=vectors["customer_id"]).loc[out["customer_id"]]
     for _, group in out.groupby("churn_probability"):
         assert raw.loc[group["customer_id"]].is_monotonic_decreasing
+
+
+def test_the_lapse_definition_and_base_rate_of_a_list(model, settings):
+    from serving.scoring import base_rate_of, lapsed_after
+
+    assert lapsed_after(model, settings, {"horizon_days": "90"}) == 90.0
+    assert lapsed_after(model, settings) == settings.churn.horizon_days
+    fixed = settings.model_copy(update={"churn": settings.churn.model_copy(update={"lapsed_after_days": 60})})
+    assert lapsed_after(model, fixed, {"horizon_days": "90"}) == 60.0
+    day = pd.DataFrame({"churn_probability": [0.2] * 60 + [0.9] * 10, "lapsed": [False] * 60 + [True] * 10})
+    assert base_rate_of(day) == pytest.approx(0.2)
+    assert base_rate_of(day.head(10)) is None and base_rate_of(None) is None
+    # A few rows scored with the day's base rate get the day's tiers.
+    few = _vectors(5, 9)
+    alone = score_customers(model, few, settings, explain_top=0)
+    assert alone["risk_tier"].tolist() == risk_tier(alone["churn_probability"].to_numpy(), settings).tolist()
+    told = score_customers(model, few, settings, explain_top=0, base_rate=0.5)
+    assert (
+        told["risk_tier"].tolist() == risk_tier(told["churn_probability"].to_numpy(), settings, 0.5).tolist()
+    )

@@ -114,7 +114,8 @@ def test_score_by_ids_with_unknown_item(server):
     assert [x["customer_id"] for x in results] == ids
     assert results[-1] == {"customer_id": "NOPE", "error": "unknown customer id 'NOPE'"}
     first = results[0]
-    assert 0 <= first["churn_probability"] <= 1 and first["risk_tier"] in {"red", "orange", "yellow", "green"}
+    tiers = {"red", "orange", "yellow", "green", "lapsed"}
+    assert 0 <= first["churn_probability"] <= 1 and first["risk_tier"] in tiers
     assert first["reason_1_text"] and first["action"]
 
 

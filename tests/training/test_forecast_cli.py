@@ -71,7 +71,7 @@ def test_backtest_json_and_rows(weekday_csv, tmp_path):
     "edit, extra, message",
     [
         (lambda d: d.assign(calls=d["calls"].where(d.index != 9, -3)), [], "at row 10 is negative"),
-        (lambda d: d, ["--horizon", "0"], "horizon must be at least 1"),
+        (lambda d: d, ["--horizon", "0"], "--horizon 0: must be at least 1"),
         (lambda d: d.head(12), [], "shorter than two seasons"),
     ],
 )
