@@ -25,7 +25,7 @@ def train(
     cfg = settings()
     events = load(data)
     with progress() as bar:
-        task = bar.add_task("backtesting volume models", total=cfg.forecast.backtest_folds + 1)
+        task = bar.add_task("backtesting volume models", total=cfg.forecast.backtest_folds + 3)
         outcome = train_and_register(
             events, cfg, on_step=lambda msg: bar.update(task, advance=1, description=msg)
         )

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from core.errors import DataError
+from features.volume_series import build_volume_series
 from training.forecasting.backtest import backtest_volumes
 from training.forecasting.candidates import Setup, forecast_window, stats_forecast
 from training.forecasting.forecaster import VolumeForecaster, train_volume
@@ -109,8 +110,6 @@ def test_every_mean_is_over_the_same_series_and_folds():
 
 @pytest.fixture(scope="module")
 def trained(settings, sample):
-    from features.volume_series import build_volume_series
-
     long = build_volume_series(sample.events)
     keep = long[long["series_id"].isin(["tickets/total", "tickets/channel=phone", "requirements/total"])]
     forecast = settings.forecast.model_copy(update={"backtest_folds": 1, "models": list(CHEAP)})
@@ -138,6 +137,7 @@ def test_the_shipped_model_forecasts_as_the_backtest_did(trained):
 def test_forecaster_round_trip_history_and_evaluate(trained, tmp_path):
     result, long = trained
     f = result.forecaster
+    assert len(f.history_frame()) == len(long)
     a = f.predict(None, 14)
     f.save(tmp_path / "m")
     b = VolumeForecaster.load(tmp_path / "m").predict(None, 14)
@@ -230,10 +230,22 @@ def test_purchase_only_data_forecasts_transactions(sample):
     """A purchase log (customers + transactions only, like CDNOW) gives the transactions series."""
     from dataclasses import replace
 
-    from features.volume_series import build_volume_series
-
     events = replace(sample.events, tickets=None, requirements=None, feedback=None)
     long = build_volume_series(events)
     assert set(long["series_id"]) == {"transactions/total"}
     tx = sample.events.transactions
     assert long["y"].sum() == len(tx[tx["ts"] < tx["ts"].max().normalize() + pd.Timedelta(days=1)])
+
+
+@pytest.mark.slow
+def test_cdnow_purchase_log_trains_a_volume_model(settings):
+    """CDNOW (customers + transactions only) used to crash `forecast train` ('float' has no 'year')."""
+    from features.importers import cdnow_events
+
+    long = build_volume_series(cdnow_events())
+    assert set(long["series_id"]) == {"transactions/total"}
+    forecast = settings.forecast.model_copy(update={"models": list(CHEAP)})
+    result = train_volume(long, settings.model_copy(update={"forecast": forecast}))
+    fc = result.forecaster.predict(None, 14)
+    assert fc["ds"].min() == long["ds"].max() + pd.Timedelta(days=1) and (fc["yhat"] >= 0).all()
+    assert np.isfinite(result.holdout_metrics["mase"])

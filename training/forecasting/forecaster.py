@@ -79,6 +79,12 @@ class VolumeForecaster:
                 self.lgbm_[fam] = self._lgbm(fam, {sid: self.history_[sid] for sid in self._family(fam)})
         return self
 
+    def history_frame(self) -> pd.DataFrame:
+        """The stored actuals in long format (series_id, ds, y), e.g. to evaluate another model
+        on the same history."""
+        frames = [df.assign(series_id=sid) for sid, df in self.history_.items()]
+        return pd.concat(frames, ignore_index=True)[["series_id", "ds", "y"]]
+
     @property
     def series_ids_(self) -> list[str]:
         return sorted(self.selection_)
@@ -213,10 +219,7 @@ class VolumeForecaster:
         write_json(path / "forecaster.json", meta)
         for fam, g in self.lgbm_.items():
             write_text(path / f"lgbm_{fam}.txt", g.booster_.model_to_string())
-        write_frame(
-            pd.concat([df.assign(series_id=sid) for sid, df in self.history_.items()]),
-            path / "history.parquet",
-        )
+        write_frame(self.history_frame(), path / "history.parquet")
 
     @classmethod
     def load(cls, path: Path) -> VolumeForecaster:
