@@ -140,8 +140,12 @@ def test_forecaster_round_trip_history_and_evaluate(trained, tmp_path):
     assert len(f.history_frame()) == len(long)
     a = f.predict(None, 14)
     f.save(tmp_path / "m")
-    b = VolumeForecaster.load(tmp_path / "m").predict(None, 14)
+    loaded = VolumeForecaster.load(tmp_path / "m")
+    b = loaded.predict(None, 14)
     pd.testing.assert_frame_equal(a, b)
+    # Prophet is refit from the loaded setup: the promotion windows must come back by name.
+    pd.testing.assert_frame_equal(loaded.setup.promotions, f.setup.promotions.reset_index(drop=True))
+    assert loaded.setup == f.setup
     assert not list((tmp_path / "m").glob("*.pkl"))
     assert a["ds"].min() == long["ds"].max() + pd.Timedelta(days=1)  # from the last observed day
     assert (a["yhat_lower"] <= a["yhat"]).all() and (a["yhat"] <= a["yhat_upper"]).all()

@@ -206,7 +206,11 @@ class VolumeForecaster:
             "periods": list(s.periods),
             "interval": s.interval,
             "country": s.country,
-            "promotions": [] if s.promotions is None else [str(d.date()) for d in s.promotions["ds"]],
+            "promotions": []
+            if s.promotions is None
+            else [
+                [h, str(d.date())] for h, d in zip(s.promotions["holiday"], s.promotions["ds"], strict=True)
+            ],
             "family": self.family_,
             "selection": self.selection_,
             "widths": self.widths_,
@@ -227,7 +231,7 @@ class VolumeForecaster:
         import lightgbm as lgb
 
         meta = json.loads((path / "forecaster.json").read_text())
-        promos = pd.DataFrame({"holiday": "promotion", "ds": pd.to_datetime(meta["promotions"])})
+        promos = pd.DataFrame(meta["promotions"], columns=["holiday", "ds"]).astype({"ds": "datetime64[ns]"})
         setup = Setup(
             meta["horizon"],
             tuple(meta["periods"]),
