@@ -351,7 +351,7 @@ class ForecastConfig(Section):
     horizon_days: int = Field(14, gt=0)
     backtest_folds: int = Field(3, gt=0)
     interval_level: float = Field(0.8, gt=0, lt=1)
-    models: list[str] = ["prophet", "lightgbm", "seasonal_naive", "moving_average"]
+    models: list[str] = ["prophet", "lightgbm", "seasonal_naive", "auto_ets", "mstl", "auto_theta"]
 
 
 class StaffingConfig(Section):

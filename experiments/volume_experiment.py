@@ -36,10 +36,12 @@ def _plots(result: VolumeTrainResult, out: Path) -> None:
         g = fc[fc["id"] == sid]
         fig, ax = plt.subplots(figsize=(9, 3.5))
         ax.plot(g["ds"], g["y"], "k.", label="actual")
+        g = g[g["fold"] >= 0]
+        ax.plot(g["ds"], g["yhat"], label="selected (honest)")
         for m in ("prophet", "lightgbm", "seasonal_naive"):
             if m in g:
-                ax.plot(g["ds"], g[m], label=m, alpha=0.8)
-        ax.set(title=f"Backtest: {sid} (selected: {result.backtest.selection[sid]})")
+                ax.plot(g["ds"], g[m], label=m, alpha=0.6)
+        ax.set(title=f"Backtest: {sid} (ships: {result.backtest.selection[sid]})")
         ax.legend(fontsize=7)
         fig.savefig(out / f"backtest_{sid.replace('/', '_')}.png", dpi=90, bbox_inches="tight")
         plt.close(fig)
@@ -69,20 +71,22 @@ def train_and_register(
         mlflow.log_metrics({f"coverage.{k}": v for k, v in summary["coverage"].items()})
         mlflow.log_metrics({f"fit_seconds.{k}": v for k, v in summary["fit_seconds"].items()})
         mlflow.log_metric("train_seconds", result.seconds)
-        scores = result.backtest.scores
-        for _, row in scores[scores["model"] == "selected"].iterrows():
-            if np.isfinite(row["mase"]):
-                mlflow.log_metric(f"series_mase.{row['id'].replace('=', '_')}", row["mase"])
+        per_series = result.backtest.per_series()
+        for _, row in per_series.iterrows():
+            if np.isfinite(row["selected"]):
+                mlflow.log_metric(f"series_mase.{row['id'].replace('=', '_')}", row["selected"])
         with tempfile.TemporaryDirectory() as tmp:
             _plots(result, Path(tmp))
-            scores.to_csv(Path(tmp) / "backtest_scores.csv", index=False)
+            per_series.to_csv(Path(tmp) / "backtest_per_series.csv", index=False)
             mlflow.log_artifacts(tmp, "report")
-        holdout_metrics = result.forecaster.evaluate(result.holdout)
+        # The honest selection's own forecasts of the last window, not a refit that saw it.
+        holdout_metrics = result.holdout_metrics
         mlflow.log_metrics({f"holdout_{k}": v for k, v in holdout_metrics.items()})
         window = {
             "data_start": f"{long['ds'].min():%Y-%m-%d}",
             "data_end": f"{long['ds'].max():%Y-%m-%d}",
             "fit_end": f"{result.forecaster.last_ds_:%Y-%m-%d}",
+            "holdout_start": f"{result.holdout['ds'].min():%Y-%m-%d}",
         }
         version = registry.register(
             "volume",

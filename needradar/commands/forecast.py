@@ -25,7 +25,7 @@ def train(
     cfg = settings()
     events = load(data)
     with progress() as bar:
-        task = bar.add_task("backtesting volume models", total=cfg.forecast.backtest_folds + 1)
+        task = bar.add_task("backtesting volume models", total=cfg.forecast.backtest_folds + 3)
         outcome = train_and_register(
             events, cfg, on_step=lambda msg: bar.update(task, advance=1, description=msg)
         )
@@ -71,10 +71,16 @@ def backtest(
     horizon: Annotated[int, typer.Option(help="Rows per fold to forecast.")],
     folds: Annotated[int, typer.Option(min=1, help="Number of last non-overlapping windows.")] = 4,
     id_col: Annotated[str | None, typer.Option(help="Series id column, for several series.")] = None,
+    country: Annotated[
+        str | None, typer.Option(help="Holiday country (ISO code, e.g. US); default: detected.")
+    ] = None,
+    season: Annotated[
+        list[int] | None, typer.Option(help="Seasonal period in rows (repeatable); default: detected.")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Write every forecast row here (.csv/.parquet).")] = None,
     as_json: JSON = False,
 ) -> None:
-    """Backtest every model on your own series (gaps such as business hours are fine)."""
+    """Backtest every model on your own series with honest per-series selection."""
     from core.io import read_frame, write_frame
     from training.forecasting.user import backtest_user_series, to_series
 
@@ -82,29 +88,33 @@ def backtest(
     output_file(out)
     user = to_series(read_frame(series), time_col, value_col, id_col)
     with progress() as bar:
-        task = bar.add_task("backtesting", total=folds)
+        task = bar.add_task("backtesting", total=folds + 2)
         result = backtest_user_series(
-            user, horizon, folds, settings(), on_step=lambda msg: bar.update(task, advance=1, description=msg)
+            user,
+            horizon,
+            folds,
+            country=country,
+            season=tuple(season) if season else None,
+            interval=settings().forecast.interval_level,
+            on_step=lambda msg: bar.update(task, advance=1, description=msg),
         )
+    rows = result.forecasts[result.forecasts["fold"] >= 0]
     if out is not None:
-        cols = [
-            "id",
-            "ds",
-            "fold",
-            "y",
-            "yhat",
-            "prophet",
-            "lightgbm",
-            "seasonal_naive",
-            "moving_average",
-            "ensemble",
-        ]
-        write_frame(result.forecasts[[c for c in cols if c in result.forecasts]], out)
+        first = ["id", "ds", "fold", "y", "yhat", "yhat_lower", "yhat_upper", "model", "closed"]
+        rest = [c for c in rows.columns if c not in first and c not in ("window", "scale")]
+        write_frame(rows[first + rest], out)
     summary = result.summary()
+    per_series = result.per_series()
     if as_json:
-        emit_json(summary)
-    else:
-        console.print(table("MASE per model", [{"model": m, "mase": v} for m, v in summary["mase"].items()]))
-        rows = [{"intervals": k, "coverage": v} for k, v in summary["coverage"].items()]
-        console.print(table("Empirical interval coverage", rows))
-        console.print(f"selected per series: {summary['selected']}")
+        records = per_series.astype(object).where(per_series.notna(), None).to_dict("records")
+        emit_json(summary | {"per_series": records})
+        return
+    console.print(
+        table(
+            "MASE per model (same series and folds)",
+            [{"model": m, "mase": v} for m, v in summary["mase"].items()],
+        )
+    )
+    console.print(table("Per series", per_series.to_dict("records")))
+    rows = [{"intervals": k, "coverage": v} for k, v in summary["coverage"].items()]
+    console.print(table(f"Interval coverage (nominal {summary['interval_level']:.0%})", rows))

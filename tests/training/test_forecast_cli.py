@@ -10,6 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from needradar.cli import app
+from training.forecasting.candidates import MODELS
+from training.forecasting.selection import candidate_names
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +52,8 @@ def test_backtest_json_and_rows(weekday_csv, tmp_path):
         "5",
         "--folds",
         "2",
+        "--country",
+        "US",
         "--out",
         str(out),
         "--json",
@@ -57,14 +61,25 @@ def test_backtest_json_and_rows(weekday_csv, tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert {"prophet", "lightgbm", "seasonal_naive", "moving_average", "selected"} <= set(summary["mase"])
-    assert summary["mase"]["selected"] < summary["mase"]["moving_average"]
-    assert "selected_conformal" in summary["coverage"] and "prophet_per_series_fold" in summary["fit_seconds"]
+    models = {"prophet", "lightgbm", "seasonal_naive", "auto_ets", "mstl", "auto_theta"}
+    assert models | {"selected"} == set(summary["mase"]) and summary["interval_level"] == 0.8
     rows = pd.read_csv(out, parse_dates=["ds"])
-    assert list(rows.columns[:5]) == ["id", "ds", "fold", "y", "yhat"]
+    assert list(rows.columns[:8]) == ["id", "ds", "fold", "y", "yhat", "yhat_lower", "yhat_upper", "model"]
     assert len(rows) == 2 * 2 * 5 and rows["ds"].dt.dayofweek.max() < 5  # real (weekday) timestamps only
-    last = rows[rows["id"] == "a"]["ds"].max()
-    assert last == pd.Timestamp(pd.read_csv(weekday_csv)["when"].max())
+    assert rows["ds"].max() == pd.Timestamp(pd.read_csv(weekday_csv)["when"].max())
+    # "selected" is the mean over the same series and folds of the honest yhat that --out holds,
+    # each fold scaled by its training part's seasonal naive error (5 rows a week).
+    frame = pd.read_csv(weekday_csv, parse_dates=["when"])
+    by_hand = []
+    for (sid, _), g in rows.groupby(["id", "fold"]):
+        train = frame[(frame["queue"] == sid) & (frame["when"] < g["ds"].min())]["calls"].to_numpy()
+        scale = np.mean(np.abs(train[5:] - train[:-5]))
+        by_hand.append(np.mean(np.abs(g["y"] - g["yhat"])) / scale)
+    assert summary["mase"]["selected"] == pytest.approx(np.mean(by_hand), abs=1e-3)
+    per_series = {r["id"]: r for r in summary["per_series"]}
+    assert set(per_series) == {"a", "b"}
+    assert {r["ships"] for r in per_series.values()} <= set(candidate_names(MODELS))
+    assert ((rows["yhat_lower"] <= rows["yhat"]) & (rows["yhat"] <= rows["yhat_upper"])).all()
 
 
 @pytest.mark.parametrize(

@@ -3,13 +3,17 @@ import pandas as pd
 import pytest
 
 from core.errors import DataError
+from features.volume_series import build_volume_series
 from training.forecasting.backtest import backtest_volumes
-from training.forecasting.baselines import seasonal_naive
+from training.forecasting.candidates import Setup, forecast_window, stats_forecast
 from training.forecasting.forecaster import VolumeForecaster, train_volume
 from training.forecasting.global_lgbm import lags_for
 from training.forecasting.metrics import mase, seasonal_naive_scale
-from training.forecasting.series_checks import check_series, weekly_period
+from training.forecasting.selection import candidate_names, candidate_yhat
+from training.forecasting.series_checks import check_series
 from training.forecasting.user import backtest_user_series, to_series
+
+CHEAP = ("lightgbm", "seasonal_naive", "auto_ets", "mstl")
 
 
 def _weekly(n_days=140, seed=0, level=50.0) -> pd.DataFrame:
@@ -25,30 +29,146 @@ def test_mase_by_hand():
     assert mase([10, 12], [11, 10], 2.0) == pytest.approx(0.75)
 
 
-def test_weekly_period_follows_actual_timestamps():
-    business = pd.Series(pd.date_range("2025-01-06 07:00", periods=28 * 5 * 3, freq="30min"))
-    business = business[(business.dt.dayofweek < 5) & (business.dt.hour.between(7, 20))]
-    assert weekly_period(_weekly()["ds"]) == 7
-    assert weekly_period(pd.Series(business.to_numpy())) == 140
-
-
-def test_baselines_and_lags():
-    assert seasonal_naive(np.arange(14.0), 9, 7).tolist() == [7, 8, 9, 10, 11, 12, 13, 7, 8]
+def test_statsforecast_candidates_and_lags():
+    y = np.tile([1.0, 2, 3, 4, 5, 6, 7], 3)
+    assert stats_forecast("seasonal_naive", y, 9, (7,)).tolist() == [1, 2, 3, 4, 5, 6, 7, 1, 2]
+    for name in ("auto_ets", "mstl", "auto_theta"):
+        out = stats_forecast(name, y + np.random.default_rng(0).normal(0, 0.1, 21), 7, (7,))
+        assert np.abs(out - np.arange(1, 8)).max() < 1.0, name  # each learns the weekly profile
     assert lags_for(14, 7) == [14, 21, 28]
     assert min(lags_for(140, 140)) >= 140
 
 
-def test_backtest_beats_seasonal_naive_on_clean_seasonality():
-    series = {f"s{i}": _weekly(seed=i) for i in range(3)}
-    bt = backtest_volumes(
-        series, 14, 2, 7, None, models=("lightgbm", "seasonal_naive", "moving_average"), n_jobs=1
+@pytest.fixture(scope="module")
+def three_series():
+    return {f"s{i}": _weekly(n_days=168, seed=i, level=30 + 20 * i) for i in range(3)}
+
+
+@pytest.fixture(scope="module")
+def backtest(three_series):
+    return backtest_volumes(three_series, 3, Setup(7, (7,)), CHEAP)
+
+
+def test_removing_the_last_fold_leaves_earlier_forecasts_unchanged(three_series, backtest):
+    """Honest selection: a window's yhat (model choice and interval included) depends only on data
+    before it, so cutting the last fold's rows changes nothing that came earlier."""
+    cut = {sid: df.iloc[:-7] for sid, df in three_series.items()}
+    for folds in (3, 2):  # the same number of folds (windows shift) and one fold fewer
+        shorter = backtest_volumes(cut, folds, Setup(7, (7,)), CHEAP).forecasts
+        cols = ["id", "ds", "model", "yhat", "yhat_lower", "yhat_upper"]
+        full, short = (f[f["fold"] >= 0][cols] for f in (backtest.forecasts, shorter))
+        both = full.merge(short, on=["id", "ds"], suffixes=("", "_cut"))
+        assert len(both) == 3 * 7 * 2  # the two reported folds both runs share
+        assert (both["model"] == both["model_cut"]).all()
+        for c in ("yhat", "yhat_lower", "yhat_upper"):
+            np.testing.assert_allclose(both[c], both[f"{c}_cut"], equal_nan=True)
+
+
+def test_each_fold_uses_the_best_candidate_of_the_two_windows_before(backtest):
+    fc = backtest.forecasts
+    names = candidate_names(CHEAP)
+    assert backtest.inner == 2 and sorted(fc["window"].unique()) == [0, 1, 2, 3, 4]
+    for sid, g in fc.groupby("id"):
+        for w in (2, 3, 4):
+            past = g[g["window"].isin([w - 2, w - 1])]
+            by_hand = {
+                n: np.mean(
+                    [
+                        mase(x["y"], candidate_yhat(x, n), x["scale"].iloc[0])
+                        for _, x in past.groupby("window")
+                    ]
+                )
+                for n in names
+            }
+            rows = g[g["window"] == w]
+            assert rows["model"].iloc[0] == min(by_hand, key=by_hand.get)
+            np.testing.assert_allclose(rows["yhat"], candidate_yhat(rows, rows["model"].iloc[0]))
+        last = g[g["window"].isin([3, 4])]
+        ships = {
+            n: np.mean(
+                [mase(x["y"], candidate_yhat(x, n), x["scale"].iloc[0]) for _, x in last.groupby("window")]
+            )
+            for n in names
+        }
+        assert backtest.selection[sid] == min(ships, key=ships.get)
+
+
+def test_every_mean_is_over_the_same_series_and_folds():
+    """A series whose training part is constant has no MASE scale in a fold: that (series, fold)
+    is left out for every model and for "selected" alike."""
+    flat = _weekly(n_days=168, seed=5).assign(y=lambda d: np.where(d.index < 147, 10.0, d["y"]))
+    series = {"flat": flat, "s": _weekly(n_days=168, seed=6)}
+    bt = backtest_volumes(series, 3, Setup(7, (7,)), ("seasonal_naive", "auto_ets"))
+    table = bt.scores
+    assert np.isfinite(table.to_numpy()).all()
+    assert ("flat", 0) not in table.index and ("s", 0) in table.index
+    summary = bt.summary()["mase"]
+    for col in ("seasonal_naive", "auto_ets", "selected"):
+        assert summary[col] == pytest.approx(table[col].mean(), abs=1e-4)
+    assert set(bt.per_series()["id"]) == {"flat", "s"}
+
+
+@pytest.fixture(scope="module")
+def trained(settings, sample):
+    long = build_volume_series(sample.events)
+    keep = long[long["series_id"].isin(["tickets/total", "tickets/channel=phone", "requirements/total"])]
+    forecast = settings.forecast.model_copy(update={"backtest_folds": 1, "models": list(CHEAP)})
+    return train_volume(keep, settings.model_copy(update={"forecast": forecast})), keep
+
+
+def test_the_shipped_model_forecasts_as_the_backtest_did(trained):
+    """Same functions: the shipped configuration refit at the last window's origin gives that
+    window's backtest forecast of the same choice, and it ships refit on all data."""
+    result, keep = trained
+    f, bt = result.forecaster, result.backtest
+    last = bt.forecasts[bt.forecasts["window"] == bt.forecasts["window"].max()]
+    hist = f._histories(None, last["ds"].min() - pd.Timedelta(days=1))
+    future = {sid: g["ds"] for sid, g in last.groupby("id")}
+    again = f._forecast(hist, future, refit=True)
+    for sid, g in last.groupby("id"):
+        np.testing.assert_allclose(
+            again[again["series_id"] == sid]["yhat"], candidate_yhat(g, f.selection_[sid]), rtol=1e-6
+        )
+    assert result.holdout["ds"].min() == last["ds"].min()
+    assert f.last_ds_ == keep["ds"].max()  # refit on all the data
+    assert result.holdout_metrics["mase"] == pytest.approx(bt.scores["selected"].xs(0, level="fold").mean())
+
+
+def test_forecaster_round_trip_history_and_evaluate(trained, tmp_path):
+    result, long = trained
+    f = result.forecaster
+    assert len(f.history_frame()) == len(long)
+    a = f.predict(None, 14)
+    f.save(tmp_path / "m")
+    loaded = VolumeForecaster.load(tmp_path / "m")
+    b = loaded.predict(None, 14)
+    pd.testing.assert_frame_equal(a, b)
+    # Prophet is refit from the loaded setup: the promotion windows must come back by name.
+    pd.testing.assert_frame_equal(loaded.setup.promotions, f.setup.promotions.reset_index(drop=True))
+    assert loaded.setup == f.setup
+    assert not list((tmp_path / "m").glob("*.pkl"))
+    assert a["ds"].min() == long["ds"].max() + pd.Timedelta(days=1)  # from the last observed day
+    assert (a["yhat_lower"] <= a["yhat"]).all() and (a["yhat"] <= a["yhat_upper"]).all()
+    # Newer history moves the forecast origin and changes the forecast.
+    newer = pd.DataFrame(
+        {"series_id": "tickets/total", "ds": long["ds"].max() + pd.to_timedelta(range(1, 8), "D"), "y": 500.0}
     )
-    mean = bt.scores.groupby("model")["mase"].mean()
-    assert mean["lightgbm"] < mean["moving_average"]
-    assert set(bt.forecasts["fold"]) == {0, 1} and len(bt.forecasts) == 3 * 2 * 14
-    # folds are the last two windows of 14 rows
-    assert bt.forecasts["ds"].max() == series["s0"]["ds"].max()
-    assert 0.5 < bt.coverage["lightgbm_conformal"] <= 1.0
+    c = f.predict(["tickets/total"], 7, history=newer)
+    assert c["ds"].min() == newer["ds"].max() + pd.Timedelta(days=1)
+    assert c["yhat"].mean() > a[a["series_id"] == "tickets/total"]["yhat"].head(7).mean()
+    metrics = f.evaluate(result.holdout)
+    assert metrics["series_scored"] == 3 and 0 <= metrics["coverage"] <= 1 and metrics["mase"] < 2
+    later = result.holdout.assign(ds=result.holdout["ds"] + pd.Timedelta(days=60))
+    # A model whose history ends before the holdout has nothing honest to say: NaN, never "not worse";
+    # given the same history as the challenger it is scored.
+    assert f.evaluate(later)["series_scored"] == 0 and np.isnan(f.evaluate(later)["mase"])
+    gap = long.assign(ds=long["ds"] + pd.Timedelta(days=60))
+    gap = gap[gap["ds"] > long["ds"].max()][["series_id", "ds", "y"]]
+    assert f.evaluate(later, history=gap)["series_scored"] == 3
+    with pytest.raises(DataError, match="unknown series tickets/nope"):
+        f.predict(["tickets/nope"], 3)
+    with pytest.raises(DataError, match="horizon must be between 1 and 14"):
+        f.predict(None, 15)
 
 
 def test_user_series_with_gaps_and_prophet():
@@ -56,10 +176,25 @@ def test_user_series_with_gaps_and_prophet():
     weekdays = ds[ds.dt.dayofweek < 5].reset_index(drop=True)
     y = 30 + 10 * (weekdays.dt.dayofweek == 0) + np.random.default_rng(1).normal(0, 2, len(weekdays))
     frame = pd.DataFrame({"t": weekdays.astype(str), "v": y.round()})
-    bt = backtest_user_series(to_series(frame, "t", "v"), 5, 2)
-    assert {"prophet", "lightgbm", "seasonal_naive", "selected"} <= set(bt.scores["model"])
+    bt = backtest_user_series(to_series(frame, "t", "v"), 5, 2, models=("prophet", "seasonal_naive"))
+    assert {"prophet", "seasonal_naive", "selected"} <= set(bt.scores.columns)
     assert bt.forecasts["ds"].dt.dayofweek.max() < 5  # forecasts only at real (weekday) timestamps
-    assert "prophet" in bt.coverage
+    assert "prophet" in bt.coverage()
+    # Monday peaks are learned: the Monday forecasts are above the other days'.
+    rows = bt.forecasts[bt.forecasts["fold"] >= 0]
+    assert (
+        rows[rows["ds"].dt.dayofweek == 0]["prophet"].min()
+        > rows[rows["ds"].dt.dayofweek > 0]["prophet"].max()
+    )
+
+
+def test_forecast_window_marks_closed_rows_zero():
+    df = _weekly(n_days=140)
+    df.loc[df["ds"].isin(pd.to_datetime(["2025-03-04", "2025-04-15"])), "y"] = 0  # Tuesdays
+    future = pd.Series(pd.date_range(df["ds"].max() + pd.Timedelta(days=1), periods=7))
+    preds, cal = forecast_window({"s": df}, {"s": future}, Setup(7, (7,)), ("seasonal_naive", "auto_ets"))
+    assert cal.closed == {pd.Timestamp("2025-03-04"), pd.Timestamp("2025-04-15")}
+    assert not preds["s"]["closed"].any() and (preds["s"]["auto_ets"] > 20).all()
 
 
 @pytest.mark.parametrize(
@@ -81,73 +216,40 @@ def test_bad_series(frame, horizon, message):
         check_series(frame, horizon)
 
 
-@pytest.fixture(scope="module")
-def forecaster(sample, settings):
-    from features.volume_series import build_volume_series
-
-    long = build_volume_series(sample.events)
-    keep = long[long["series_id"].isin(["tickets/total", "tickets/channel=phone", "requirements/total"])]
-    cfg = settings.model_copy(update={"forecast": settings.forecast.model_copy(update={"backtest_folds": 1})})
-    return train_volume(keep, cfg), keep
-
-
-def test_forecaster_round_trip_and_evaluate(forecaster, tmp_path):
-    result, long = forecaster
-    f = result.forecaster
-    a = f.predict(None, 14)
-    f.save(tmp_path / "m")
-    b = VolumeForecaster.load(tmp_path / "m").predict(None, 14)
-    pd.testing.assert_frame_equal(a, b)
-    assert not list((tmp_path / "m").glob("*.pkl"))  # Prophet as JSON, boosters as text
-    assert a["ds"].min() == long["ds"].max() + pd.Timedelta(days=1)
-    assert (a["yhat_lower"] <= a["yhat"]).all() and (a["yhat"] <= a["yhat_upper"]).all()
-    metrics = f.evaluate(result.holdout)
-    assert np.isfinite(metrics["mase"]) and 0 <= metrics["coverage"] <= 1
-    with pytest.raises(DataError, match="unknown series tickets/nope"):
-        f.predict(["tickets/nope"], 3)
-    with pytest.raises(DataError, match="horizon must be between 1 and 14"):
-        f.predict(None, 15)
-
-
-def test_conformal_calibrates_on_synthetic_noise():
-    from training.forecasting.conformal import conformal_widths
-
-    rng = np.random.default_rng(3)
-    n_folds, h = 6, 50
-    rows = pd.DataFrame({"id": "s", "fold": np.repeat(np.arange(n_folds), h), "yhat": 100.0})
-    rows["y"] = rows["yhat"] + rng.normal(0, 5, len(rows))
-    rows["wide"] = rows["yhat"] + 0.0
-    widths, cover = conformal_widths(rows, ["yhat", "wide"], 0.8)
-    # The 80% quantile of |N(0, 5)| is 5 * 1.2816 = 6.41; cross-fitted coverage is close to 80%.
-    assert widths["s"]["yhat"] == pytest.approx(6.41, rel=0.12)
-    assert cover["selected_conformal"] == pytest.approx(0.8, abs=0.05)
-    _, cover95 = conformal_widths(rows, ["yhat"], 0.95)
-    assert cover95["selected_conformal"] == pytest.approx(0.95, abs=0.03)
-
-
-def test_mase_of_a_backtest_by_hand():
-    """Two folds of 7 rows: each fold's MASE uses its own training data's seasonal naive error."""
-    y = np.tile([10.0, 20, 30, 40, 50, 5, 5], 4) + np.r_[np.zeros(14), np.full(7, 7.0), np.zeros(7)]
-    df = pd.DataFrame({"ds": pd.date_range("2025-01-06", periods=28, freq="D"), "y": y})
-    bt = backtest_volumes({"s": df}, 7, 2, 7, None, models=("seasonal_naive", "moving_average"), n_jobs=1)
-    sn = bt.scores[(bt.scores["model"] == "seasonal_naive")]["mase"].iloc[0]
-    # fold 0: train rows 0-13 repeat one week exactly: scale 0 -> nan, the fold is left out.
-    # fold 1: train rows 0-20, in-sample seasonal naive errors |7| on 7 of 14 rows -> scale 3.5;
-    # forecast repeats week 3 (+7), actual week 4 has no +7 -> MAE 7 -> MASE 2.0.
-    f1 = bt.forecasts[bt.forecasts["fold"] == 1]
-    assert f1["scale"].iloc[0] == pytest.approx(3.5)
-    assert mase(f1["y"], f1["seasonal_naive"], 3.5) == pytest.approx(2.0)
-    assert np.isnan(bt.forecasts[bt.forecasts["fold"] == 0]["scale"].iloc[0])
-    assert sn == pytest.approx(2.0)
-
-
-def test_train_volume_refuses_short_series_and_unknown_models(settings):
+def test_train_volume_refuses_short_series_unknown_models_and_no_series(settings):
     long = _weekly(30).assign(series_id="tickets/total", family="tickets")
     with pytest.raises(
-        DataError, match="series tickets/total has 16 days; forecasting needs at least two weeks"
+        DataError, match="series tickets/total has 30 days; forecasting needs at least two weeks"
     ):
         train_volume(long, settings)
     from core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="unknown model 'arima'; choose from prophet"):
         train_volume(long, settings, models=("arima",))
+    with pytest.raises(DataError, match="no volume series: the data has no tickets, requirements"):
+        train_volume(long.iloc[:0], settings)
+
+
+def test_purchase_only_data_forecasts_transactions(sample):
+    """A purchase log (customers + transactions only, like CDNOW) gives the transactions series."""
+    from dataclasses import replace
+
+    events = replace(sample.events, tickets=None, requirements=None, feedback=None)
+    long = build_volume_series(events)
+    assert set(long["series_id"]) == {"transactions/total"}
+    tx = sample.events.transactions
+    assert long["y"].sum() == len(tx[tx["ts"] < tx["ts"].max().normalize() + pd.Timedelta(days=1)])
+
+
+@pytest.mark.slow
+def test_cdnow_purchase_log_trains_a_volume_model(settings):
+    """CDNOW (customers + transactions only) used to crash `forecast train` ('float' has no 'year')."""
+    from features.importers import cdnow_events
+
+    long = build_volume_series(cdnow_events())
+    assert set(long["series_id"]) == {"transactions/total"}
+    forecast = settings.forecast.model_copy(update={"models": list(CHEAP)})
+    result = train_volume(long, settings.model_copy(update={"forecast": forecast}))
+    fc = result.forecaster.predict(None, 14)
+    assert fc["ds"].min() == long["ds"].max() + pd.Timedelta(days=1) and (fc["yhat"] >= 0).all()
+    assert np.isfinite(result.holdout_metrics["mase"])

@@ -1,7 +1,9 @@
-"""VolumeForecaster: the fitted models of every series of the families, stored compactly.
+"""VolumeForecaster: the honestly selected configuration of every series, refit on all the data.
 
-Prophet models are kept as JSON (prophet.serialize), LightGBM boosters as model strings; the
-selection, conformal widths and a tail of history travel in a JSON file. No pickles.
+It forecasts through candidates.forecast_window, the function each backtest window ran: local
+models (Prophet, statsforecast) are fit on the newest history at predict time, the global
+LightGBM of each family is stored (booster strings) and reads the newest history through its lags.
+Selection, conformal widths and the history travel in JSON and Parquet. No pickles.
 """
 
 from __future__ import annotations
@@ -15,104 +17,125 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 
 from core.config import Settings
 from core.errors import ConfigError, DataError
 from core.io import write_frame, write_json, write_text
-from training.forecasting.backtest import MODELS, BacktestResult, backtest_volumes
-from training.forecasting.baselines import moving_average, seasonal_naive
+from training.forecasting.backtest import BacktestResult, backtest_volumes
+from training.forecasting.calendar import Calendar
+from training.forecasting.candidates import MODELS, Setup, fit_lgbm, forecast_window, prepare
 from training.forecasting.global_lgbm import GlobalLGBM
 from training.forecasting.metrics import coverage, mase, seasonal_naive_scale
-from training.forecasting.prophet_model import fit_prophet, predict_prophet
+from training.forecasting.prophet_model import promotion_holidays
+from training.forecasting.selection import candidate_yhat
 
 logger = logging.getLogger(__name__)
 
 
-def promo_days(settings: Settings, start: pd.Timestamp, end: pd.Timestamp) -> set:
-    from training.forecasting.prophet_model import promotion_holidays
+def setup_for(settings: Settings, start: pd.Timestamp, end: pd.Timestamp, period: int = 7) -> Setup:
+    """The Setup of the product's own daily series: the configured country and promotions."""
+    years = range(start.year, end.year + 2)
+    promos = promotion_holidays(settings, years) if settings.forecast.promotions else None
+    return Setup(
+        settings.forecast.horizon_days,
+        (period,),
+        settings.forecast.interval_level,
+        settings.forecast.country_holidays,
+        promos,
+    )
 
-    return set(promotion_holidays(settings, range(start.year, end.year + 2))["ds"])
 
-
-def _fit_one_prophet(sid, df, settings, interval):
-    from prophet.serialize import model_to_json
-
-    return sid, model_to_json(fit_prophet(df, settings, False, interval))
+def _members(choice: str) -> list[str]:
+    return choice.removeprefix("ensemble:").split("+")
 
 
 class VolumeForecaster:
-    """Forecasts daily volume series: the model each series selected in its backtest, with
-    intervals (Prophet's own, conformal widths from backtest errors for the others)."""
+    """Forecasts daily volume series with the model each series selected, with conformal intervals."""
 
-    def __init__(self, horizon: int, period: int = 7, interval: float = 0.8) -> None:
-        self.horizon, self.period, self.interval = horizon, period, interval
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
 
     def __repr__(self) -> str:
-        return f"VolumeForecaster(horizon={self.horizon}, period={self.period}, interval={self.interval})"
+        s = self.setup
+        return f"VolumeForecaster(horizon={s.horizon}, periods={s.periods}, interval={s.interval})"
 
-    def fit(self, long: pd.DataFrame, backtest: BacktestResult, settings: Settings) -> VolumeForecaster:
-        series = {
-            sid: g[["ds", "y"]].reset_index(drop=True) for sid, g in long.groupby("series_id", sort=True)
-        }
+    @property
+    def horizon(self) -> int:
+        return self.setup.horizon
+
+    def fit(self, long: pd.DataFrame, backtest: BacktestResult) -> VolumeForecaster:
+        """Keep the backtest's choice per series and refit the global models on all of `long`."""
         self.family_ = long.groupby("series_id")["family"].first().to_dict()
         self.selection_ = backtest.selection.to_dict()
         self.widths_ = backtest.widths
-        self.backtest_mase_ = (
-            backtest.scores[backtest.scores["model"] == "selected"].set_index("id")["mase"].to_dict()
-        )
-        start, end = long["ds"].min(), long["ds"].max()
-        self.promo_days_ = sorted(promo_days(settings, start, end))
+        self.backtest_mase_ = backtest.scores["selected"].groupby("id").mean().to_dict()
+        self.history_ = {
+            sid: g[["ds", "y"]].reset_index(drop=True) for sid, g in long.groupby("series_id", sort=True)
+        }
+        self.last_ds_ = long["ds"].max()
         self.lgbm_ = {}
         for fam in sorted(set(self.family_.values())):
-            members = {sid: df for sid, df in series.items() if self.family_[sid] == fam}
-            self.lgbm_[fam] = GlobalLGBM(self.horizon, self.period, promo_days=set(self.promo_days_)).fit(
-                members
-            )
-        need = [sid for sid, m in self.selection_.items() if "prophet" in m]
-        jobs = Parallel(n_jobs=2)(
-            delayed(_fit_one_prophet)(sid, series[sid], settings, self.interval) for sid in need
-        )
-        self.prophet_json_ = dict(jobs)
-        self._prophet_cache: dict = {}
-        # Enough rows for the longest lag and its rolling window, also from an origin a horizon back.
-        keep = max(self.lgbm_[f].lags[-1] for f in self.lgbm_) + 4 * self.period + 2 * self.horizon
-        self.history_ = {sid: df.tail(keep).reset_index(drop=True) for sid, df in series.items()}
-        self.last_ds_ = end
+            if any("lightgbm" in self.selection_[s] for s in self._family(fam)):
+                self.lgbm_[fam] = self._lgbm(fam, {sid: self.history_[sid] for sid in self._family(fam)})
         return self
+
+    def history_frame(self) -> pd.DataFrame:
+        """The stored actuals in long format (series_id, ds, y), e.g. to evaluate another model
+        on the same history."""
+        frames = [df.assign(series_id=sid) for sid, df in self.history_.items()]
+        return pd.concat(frames, ignore_index=True)[["series_id", "ds", "y"]]
 
     @property
     def series_ids_(self) -> list[str]:
         return sorted(self.selection_)
 
-    def _prophet(self, sid: str):
-        from prophet.serialize import model_from_json
+    def _family(self, fam: str) -> list[str]:
+        return [sid for sid in sorted(self.family_) if self.family_[sid] == fam]
 
-        if sid not in self._prophet_cache:
-            m = model_from_json(self.prophet_json_[sid])
-            m.log_target_ = True
-            self._prophet_cache[sid] = m
-        return self._prophet_cache[sid]
+    def _histories(self, history: pd.DataFrame | None, origin: pd.Timestamp | None) -> dict:
+        out = {}
+        for sid, hist in self.history_.items():
+            if history is not None:
+                newer = history[history["series_id"] == sid][["ds", "y"]]
+                hist = pd.concat([hist, newer]).drop_duplicates("ds", keep="last").sort_values("ds")
+            if origin is not None:
+                hist = hist[hist["ds"] <= origin]
+            out[sid] = hist.reset_index(drop=True)
+        return out
 
-    def _one(
-        self, model: str, sid: str, hist: pd.DataFrame, future: pd.Series
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        h = len(future)
-        if model == "prophet":
-            fc = predict_prophet(self._prophet(sid), future)
-            return fc["yhat"].to_numpy(), fc[["yhat_lower", "yhat_upper"]].to_numpy()
-        if model == "lightgbm":
-            return self.lgbm_[self.family_[sid]].predict(sid, hist, future), None
-        if model == "seasonal_naive":
-            return seasonal_naive(hist["y"].to_numpy(), h, self.period), None
-        return moving_average(hist["y"].to_numpy(), h, self.period), None
+    def _lgbm(self, fam: str, family_hist: dict) -> GlobalLGBM:
+        cal = Calendar.learn(list(family_hist.values()), self.setup.country)
+        prepared = {sid: prepare(df, cal, self.setup.period) for sid, df in family_hist.items()}
+        return fit_lgbm(prepared, self.setup)
 
-    def add_history(self, actuals: pd.DataFrame) -> None:
-        """Remember newer actuals (series_id, ds, y): forecasts then start after them."""
-        for sid, g in actuals.groupby("series_id"):
-            if sid in self.history_:
-                both = pd.concat([self.history_[sid], g[["ds", "y"]]]).drop_duplicates("ds", keep="last")
-                self.history_[sid] = both.sort_values("ds").reset_index(drop=True)
+    def _forecast(self, hist: dict, future: dict[str, pd.Series], refit: bool) -> pd.DataFrame:
+        """Forecast `future` per series from `hist`; `refit` refits the global models on `hist`."""
+        out, lgbms = [], {} if refit else dict(self.lgbm_)
+        for sid, ds in future.items():
+            fam, choice = self.family_[sid], self.selection_[sid]
+            family_hist = {s: hist[s] for s in self._family(fam) if len(hist[s])}
+            if "lightgbm" in choice and fam not in lgbms:
+                lgbms[fam] = self._lgbm(fam, family_hist)
+            lgbm = lgbms.get(fam)
+            preds, _ = forecast_window(family_hist, {sid: ds}, self.setup, tuple(_members(choice)), lgbm)
+            p = preds[sid]
+            yhat = candidate_yhat(p, choice)
+            w = self.widths_.get(sid, float("nan"))
+            w = 0.0 if not np.isfinite(w) else w
+            closed = p["closed"].to_numpy(bool)
+            out.append(
+                pd.DataFrame(
+                    {
+                        "series_id": sid,
+                        "ds": p["ds"],
+                        "yhat": np.where(closed, 0.0, yhat),
+                        "yhat_lower": np.where(closed, 0.0, np.clip(yhat - w, 0, None)),
+                        "yhat_upper": np.where(closed, 0.0, yhat + w),
+                        "model": choice,
+                    }
+                )
+            )
+        return pd.concat(out, ignore_index=True)
 
     def predict(
         self,
@@ -121,108 +144,86 @@ class VolumeForecaster:
         history: pd.DataFrame | None = None,
         origin: pd.Timestamp | None = None,
     ) -> pd.DataFrame:
-        """Forecast the next `horizon` days after each series' last known day (or after `origin`).
+        """Forecast the `horizon` days after each series' last known day (or after `origin`).
 
         Args:
-            history: newer actuals in long format (series_id, ds, y) so that a model trained
-                earlier forecasts from the latest data.
+            history: newer actuals in long format (series_id, ds, y); the models forecast from them.
             origin: forecast from this day, ignoring any history after it.
         """
         ids = series_ids or self.series_ids_
         unknown = [s for s in ids if s not in self.selection_]
         if unknown:
+            known = sorted({s.split("/")[0] for s in self.selection_})
             raise DataError(
-                f"unknown series {', '.join(unknown[:3])}; known series start with tickets/ or requirements/"
+                f"unknown series {', '.join(unknown[:3])}; known series start with {' or '.join(known)}/"
             )
         if not 1 <= horizon <= self.horizon:
             raise DataError(
                 f"horizon must be between 1 and {self.horizon} days (the trained horizon), got {horizon}"
             )
-        out = []
-        for sid in ids:
-            hist = self.history_[sid]
-            if history is not None:
-                newer = history[history["series_id"] == sid][["ds", "y"]]
-                hist = (
-                    pd.concat([hist, newer])
-                    .drop_duplicates("ds", keep="last")
-                    .sort_values("ds")
-                    .reset_index(drop=True)
-                )
-            if origin is not None:
-                hist = hist[hist["ds"] <= origin].reset_index(drop=True)
-            future = pd.Series(
-                pd.date_range(hist["ds"].iloc[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")
-            )
-            choice = self.selection_[sid]
-            members = choice.removeprefix("ensemble:").split("+")
-            parts = [self._one(m, sid, hist, future) for m in members]
-            yhat = np.mean([p[0] for p in parts], axis=0)
-            if choice == "prophet":
-                lower, upper = parts[0][1][:, 0], parts[0][1][:, 1]
-            else:
-                key = "ensemble" if choice.startswith("ensemble") else choice
-                w = self.widths_[sid].get(key, 0.0)
-                lower, upper = yhat - w, yhat + w
-            out.append(
-                pd.DataFrame(
-                    {
-                        "series_id": sid,
-                        "ds": future,
-                        "yhat": yhat,
-                        "yhat_lower": np.clip(lower, 0, None),
-                        "yhat_upper": upper,
-                        "model": choice,
-                    }
-                )
-            )
-        return pd.concat(out, ignore_index=True)
+        hist = self._histories(history, origin)
+        future = {
+            sid: pd.Series(pd.date_range(hist[sid]["ds"].iloc[-1] + pd.Timedelta(days=1), periods=horizon))
+            for sid in ids
+        }
+        return self._forecast(hist, future, refit=False)
 
-    def evaluate(self, holdout: pd.DataFrame) -> dict[str, float]:
-        """MASE and interval coverage on held-out actuals (series_id, ds, y) that follow the
-        stored history; used by the promotion gate."""
+    def evaluate(self, holdout: pd.DataFrame, history: pd.DataFrame | None = None) -> dict[str, float]:
+        """MASE and coverage of this configuration on `holdout` (series_id, ds, y), every model
+        refit on the history before the holdout (the stored one plus `history`, e.g. the
+        challenger's, so that champion and challenger see the same data).
+
+        Series the holdout does not share with this model are left out; `series_scored` says how
+        many remain (0 gives a NaN MASE, which a promotion gate must refuse).
+        """
         origin = holdout["ds"].min() - pd.Timedelta(days=1)
-        fc = self.predict(sorted(holdout["series_id"].unique()), self.horizon, origin=origin)
+        hist = self._histories(history, origin)
+        ids = sorted(set(holdout["series_id"]) & set(self.selection_))
+        future = {sid: holdout.loc[holdout["series_id"] == sid, "ds"].sort_values() for sid in ids}
+        # A history that does not reach the day before the holdout would forecast across a gap.
+        ids = [sid for sid in ids if len(hist[sid]) and hist[sid]["ds"].iloc[-1] == origin]
+        if not ids:
+            return {"mase": float("nan"), "coverage": float("nan"), "series_scored": 0.0}
+        fc = self._forecast(hist, {sid: future[sid] for sid in ids}, refit=True)
         merged = fc.merge(holdout, on=["series_id", "ds"])
         scores = [
-            mase(g["y"], g["yhat"], seasonal_naive_scale(self._before(sid, origin), self.period))
+            mase(g["y"], g["yhat"], seasonal_naive_scale(hist[sid]["y"].to_numpy(), self.setup.period))
             for sid, g in merged.groupby("series_id")
         ]
         scores = [s for s in scores if np.isfinite(s)]
         return {
-            "mase": float(np.mean(scores)),
+            "mase": float(np.mean(scores)) if scores else float("nan"),
             "coverage": coverage(merged["y"], merged["yhat_lower"], merged["yhat_upper"]),
+            "series_scored": float(len(scores)),
         }
-
-    def _before(self, sid: str, origin: pd.Timestamp) -> np.ndarray:
-        h = self.history_[sid]
-        return h.loc[h["ds"] <= origin, "y"].to_numpy()
 
     def save(self, path: Path) -> None:
         """Write the forecaster into folder `path`: JSON, booster strings and Parquet, no pickles."""
         path.mkdir(parents=True, exist_ok=True)
+        s = self.setup
         meta = {
-            "horizon": self.horizon,
-            "period": self.period,
-            "interval": self.interval,
+            "horizon": s.horizon,
+            "periods": list(s.periods),
+            "interval": s.interval,
+            "country": s.country,
+            "promotions": []
+            if s.promotions is None
+            else [
+                [h, str(d.date())] for h, d in zip(s.promotions["holiday"], s.promotions["ds"], strict=True)
+            ],
             "family": self.family_,
             "selection": self.selection_,
             "widths": self.widths_,
             "backtest_mase": self.backtest_mase_,
-            "promo_days": [str(d.date()) for d in self.promo_days_],
             "last_ds": str(self.last_ds_),
             "lgbm": {
                 f: {"lags": g.lags, "columns": g.columns_, "ids": g.ids_} for f, g in self.lgbm_.items()
             },
         }
         write_json(path / "forecaster.json", meta)
-        write_json(path / "prophet.json", self.prophet_json_)
         for fam, g in self.lgbm_.items():
             write_text(path / f"lgbm_{fam}.txt", g.booster_.model_to_string())
-        write_frame(
-            pd.concat([df.assign(series_id=sid) for sid, df in self.history_.items()]),
-            path / "history.parquet",
-        )
+        write_frame(self.history_frame(), path / "history.parquet")
 
     @classmethod
     def load(cls, path: Path) -> VolumeForecaster:
@@ -230,16 +231,22 @@ class VolumeForecaster:
         import lightgbm as lgb
 
         meta = json.loads((path / "forecaster.json").read_text())
-        self = cls(meta["horizon"], meta["period"], meta["interval"])
+        promos = pd.DataFrame(meta["promotions"], columns=["holiday", "ds"]).astype({"ds": "datetime64[ns]"})
+        setup = Setup(
+            meta["horizon"],
+            tuple(meta["periods"]),
+            meta["interval"],
+            meta["country"],
+            promos if len(promos) else None,
+        )
+        self = cls(setup)
         self.family_, self.selection_, self.widths_ = meta["family"], meta["selection"], meta["widths"]
         self.backtest_mase_ = meta["backtest_mase"]
-        self.promo_days_ = [pd.Timestamp(d) for d in meta["promo_days"]]
         self.last_ds_ = pd.Timestamp(meta["last_ds"])
-        self.prophet_json_ = json.loads((path / "prophet.json").read_text())
-        self._prophet_cache = {}
         self.lgbm_ = {}
         for fam, info in meta["lgbm"].items():
-            g = GlobalLGBM(self.horizon, self.period, promo_days=set(self.promo_days_))
+            promo = None if setup.promotions is None else set(setup.promotions["ds"])
+            g = GlobalLGBM(setup.horizon, setup.period, promo_days=promo)
             g.lags, g.columns_, g.ids_ = info["lags"], info["columns"], info["ids"]
             g.booster_ = lgb.Booster(model_str=(path / f"lgbm_{fam}.txt").read_text())
             self.lgbm_[fam] = g
@@ -252,22 +259,32 @@ class VolumeForecaster:
 class VolumeTrainResult:
     forecaster: VolumeForecaster
     backtest: BacktestResult
-    holdout: pd.DataFrame  # the last horizon of actuals, kept out of the final fit
+    holdout: pd.DataFrame  # the last backtest window's actuals (series_id, ds, y)
+    holdout_metrics: dict[str, float]  # the honest selection's MASE and coverage on it
     seconds: float
+
+
+def _holdout_metrics(bt: BacktestResult) -> dict[str, float]:
+    last = bt.forecasts[bt.forecasts["fold"] == bt.forecasts["fold"].max()]
+    scores = bt.scores.xs(last["fold"].iloc[0], level="fold")["selected"]
+    inside = last.dropna(subset=["yhat_lower"])
+    return {
+        "mase": float(scores.mean()) if len(scores) else float("nan"),
+        "coverage": coverage(inside["y"], inside["yhat_lower"], inside["yhat_upper"]),
+        "series_scored": float(len(scores)),
+    }
 
 
 def train_volume(
     long: pd.DataFrame,
     settings: Settings,
     models: tuple[str, ...] | None = None,
-    holdout_days: int | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> VolumeTrainResult:
-    """Backtest every model on every daily series, select per series, fit the final models.
+    """Backtest every model on every daily series with honest selection, then refit the selected
+    configuration on all the data. The last backtest window is the holdout that promotion compares.
 
-    The last `horizon` days are held out of the final fit so that promotion can compare models on
-    the same unseen days. `on_step(description)` is called after each backtest fold and after the
-    final fit (folds + 1 steps), for progress bars.
+    `on_step(description)` is called after each backtest window and after the final fit.
     """
     t0 = time.perf_counter()
     models = tuple(models or settings.forecast.models)
@@ -276,34 +293,21 @@ def train_volume(
         raise ConfigError(
             f"forecast.models has unknown model {unknown[0]!r}; choose from {', '.join(MODELS)}"
         )
-    horizon = settings.forecast.horizon_days
-    holdout_days = horizon if holdout_days is None else holdout_days
-    cut = long["ds"].max() - pd.Timedelta(days=holdout_days)
-    fit_part, holdout = long[long["ds"] <= cut], long[long["ds"] > cut]
-    series = {
-        sid: g[["ds", "y"]].reset_index(drop=True) for sid, g in fit_part.groupby("series_id", sort=True)
-    }
+    if long.empty:
+        raise DataError("no volume series: the data has no tickets, requirements, transactions or usage")
+    horizon, folds = settings.forecast.horizon_days, settings.forecast.backtest_folds
+    series = {sid: g[["ds", "y"]].reset_index(drop=True) for sid, g in long.groupby("series_id", sort=True)}
     for sid, df in series.items():
-        if len(df) < 2 * 7 + settings.forecast.backtest_folds * horizon:
+        if len(df) < 2 * 7 + folds * horizon:
             raise DataError(
                 f"series {sid} has {len(df)} days; forecasting needs at least two weeks plus the backtest"
             )
-    promo = promo_days(settings, fit_part["ds"].min(), fit_part["ds"].max())
-    bt = backtest_volumes(
-        series,
-        horizon,
-        settings.forecast.backtest_folds,
-        7,
-        settings,
-        models=models,
-        interval=settings.forecast.interval_level,
-        promo_days=promo,
-        on_step=on_step,
-    )
-    forecaster = VolumeForecaster(horizon, 7, settings.forecast.interval_level).fit(fit_part, bt, settings)
+    setup = setup_for(settings, long["ds"].min(), long["ds"].max())
+    family = long.groupby("series_id")["family"].first().to_dict()
+    bt = backtest_volumes(series, folds, setup, models, family, on_step=on_step)
+    forecaster = VolumeForecaster(setup).fit(long, bt)
     if on_step is not None:
         on_step("final models fitted")
-    forecaster.add_history(holdout)  # forecasts start after the data's end; evaluate() looks back
-    return VolumeTrainResult(
-        forecaster, bt, holdout[["series_id", "ds", "y"]].reset_index(drop=True), time.perf_counter() - t0
-    )
+    cut = long["ds"].max() - pd.Timedelta(days=horizon)
+    holdout = long.loc[long["ds"] > cut, ["series_id", "ds", "y"]].reset_index(drop=True)
+    return VolumeTrainResult(forecaster, bt, holdout, _holdout_metrics(bt), time.perf_counter() - t0)

@@ -86,6 +86,7 @@ class GlobalLGBM:
         return f"GlobalLGBM(horizon={self.horizon}, period={self.period}, lags={self.lags})"
 
     def fit(self, series: dict[str, pd.DataFrame]) -> GlobalLGBM:
+        """Fit on (ds, y[, closed]) frames: closed rows are no targets (their `y` feeds lags only)."""
         self.ids_ = sorted(series)
         frames = []
         for sid, df in series.items():
@@ -94,7 +95,10 @@ class GlobalLGBM:
             )
             f["series"] = sid
             f["target"] = np.log1p(df["y"].to_numpy(float))
-            frames.append(f.iloc[max(self.lags) :])
+            keep = np.arange(len(df)) >= max(self.lags)
+            if "closed" in df:
+                keep &= ~df["closed"].to_numpy(bool)
+            frames.append(f[keep])
         data = pd.concat(frames, ignore_index=True)
         data["series"] = pd.Categorical(data["series"], categories=self.ids_)
         X = data.drop(columns="target")

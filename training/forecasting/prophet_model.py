@@ -1,4 +1,4 @@
-"""Per-series Prophet with weekly/yearly seasonality, country holidays and the promotion calendar."""
+"""Per-series Prophet: weekly (and daily, yearly where the data has them) seasonality, holidays."""
 
 from __future__ import annotations
 
@@ -30,31 +30,34 @@ def promotion_holidays(settings: Settings, years: range) -> pd.DataFrame:
 
 
 def fit_prophet(
-    df: pd.DataFrame, settings: Settings | None, sub_daily: bool, interval: float = 0.8, log: bool = True
+    df: pd.DataFrame,
+    sub_daily: bool,
+    interval: float = 0.8,
+    country: str | None = None,
+    promotions: pd.DataFrame | None = None,
 ):
-    """Fit Prophet on (ds, y); `log` models log1p(y) so that volumes stay positive."""
+    """Fit Prophet on the open rows (ds, y) on the volume scale.
+
+    Yearly seasonality only with two years of history (Prophet's own rule); the country's holidays
+    and the promotion windows only when they are given (a user's series gets its own country, never
+    a default one); sub-daily series keep their daily profile.
+    """
     from prophet import Prophet
 
     # Prophet warns on every fit of a series shorter than two years; once in the docs is enough.
     quiet_stan()
     span = df["ds"].max() - df["ds"].min()
-    holidays = None
-    if settings is not None and settings.forecast.promotions and not sub_daily:
-        years = range(df["ds"].min().year, df["ds"].max().year + 2)
-        holidays = promotion_holidays(settings, years)
     m = Prophet(
-        yearly_seasonality=span > pd.Timedelta(days=365),
+        yearly_seasonality=span >= pd.Timedelta(days=730),
         weekly_seasonality=True,
         daily_seasonality=sub_daily,
-        holidays=holidays,
+        holidays=promotions if promotions is not None and len(promotions) else None,
         interval_width=interval,
         uncertainty_samples=200,
     )
-    if settings is not None and settings.forecast.country_holidays and not sub_daily:
-        m.add_country_holidays(country_name=settings.forecast.country_holidays)
-    train = df[["ds", "y"]].assign(y=np.log1p(df["y"]) if log else df["y"])
-    m.fit(train)
-    m.log_target_ = log
+    if country:
+        m.add_country_holidays(country_name=country)
+    m.fit(df[["ds", "y"]])
     return m
 
 
@@ -70,6 +73,4 @@ def predict_prophet(m, ds: pd.Series) -> pd.DataFrame:
     finally:
         np.random.set_state(state)
     out = fc[["yhat", "yhat_lower", "yhat_upper"]]
-    if getattr(m, "log_target_", False):
-        out = np.expm1(out)
     return out.clip(lower=0).reset_index(drop=True)

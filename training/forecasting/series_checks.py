@@ -1,4 +1,4 @@
-"""Checks and shape of one series: actual timestamps, the weekly period in rows, horizon safety."""
+"""Checks of one series before forecasting: numbers, no duplicates, enough seasons for the horizon."""
 
 from __future__ import annotations
 
@@ -6,18 +6,11 @@ import numpy as np
 import pandas as pd
 
 from core.errors import DataError
-
-
-def weekly_period(ds: pd.Series) -> int:
-    """Rows in a typical week: 7 for daily data, 140 for 30-minute weekday business hours."""
-    weeks = pd.to_datetime(ds).dt.to_period("W")
-    counts = weeks.value_counts()
-    full = counts[counts >= counts.max() * 0.9]
-    return int(np.median(full)) if len(full) else int(counts.max())
+from training.forecasting.calendar import detect_periods
 
 
 def check_series(df: pd.DataFrame, horizon: int, name: str = "series") -> int:
-    """Validate a (ds, y) frame for forecasting; returns its weekly period in rows.
+    """Validate a (ds, y) frame for forecasting; returns its main seasonal period in rows.
 
     Raises:
         DataError: a zero horizon, non-numeric or negative values, duplicated timestamps, or a
@@ -42,7 +35,7 @@ def check_series(df: pd.DataFrame, horizon: int, name: str = "series") -> int:
         raise DataError(
             f"{name}: timestamp {df['ds'].iloc[i]} at row {i + 1} is duplicated; aggregate duplicates first"
         )
-    period = weekly_period(df["ds"])
+    period = detect_periods(df["ds"])[-1]
     if len(df) < 2 * period + horizon:
         raise DataError(
             f"{name}: {len(df)} rows are shorter than two seasons ({2 * period} rows) "

@@ -7,7 +7,9 @@ from collections.abc import Callable
 import pandas as pd
 
 from core.errors import DataError
-from training.forecasting.backtest import MODELS, BacktestResult, backtest_volumes
+from training.forecasting.backtest import BacktestResult, backtest_volumes
+from training.forecasting.calendar import detect_periods
+from training.forecasting.candidates import MODELS, Setup
 from training.forecasting.series_checks import check_series
 
 
@@ -36,18 +38,26 @@ def backtest_user_series(
     series: dict[str, pd.DataFrame],
     horizon: int,
     folds: int,
-    settings=None,
+    country: str | None = None,
+    season: tuple[int, ...] | None = None,
     models: tuple[str, ...] = MODELS,
     interval: float = 0.8,
     on_step: Callable[[str], None] | None = None,
 ) -> BacktestResult:
-    """Check every series, then backtest all models on the actual timestamps."""
-    periods = set()
+    """Check every series, then backtest all models on the actual timestamps.
+
+    Args:
+        country: holiday country (ISO code); None detects it from the closures, if any.
+        season: seasonal periods in rows; None detects them from the timestamps.
+    """
     for sid, df in series.items():
-        periods.add(check_series(df, horizon + (folds - 1) * horizon, sid))
+        check_series(df, folds * horizon, sid)
         series[sid] = df.assign(y=pd.to_numeric(df["y"]).astype(float))
-    period = max(periods)
-    sub_daily = any((df["ds"].diff().dropna() < pd.Timedelta(days=1)).any() for df in series.values())
-    return backtest_volumes(
-        series, horizon, folds, period, settings, sub_daily, models, interval, on_step=on_step
-    )
+    if season:
+        if min(season) < 1:
+            raise DataError(f"--season periods must be at least 1 row, got {min(season)}")
+        periods = tuple(sorted(season))
+    else:
+        periods = max((detect_periods(df["ds"]) for df in series.values()), key=lambda p: p[-1])
+    setup = Setup(horizon, periods, interval, country)
+    return backtest_volumes(series, folds, setup, models, on_step=on_step)

@@ -1,0 +1,140 @@
+"""Every candidate model, fit on a history and forecast at given future timestamps: the one function
+that both the backtest (at each fold's origin) and the shipped VolumeForecaster call.
+
+Candidates: Prophet per series, one global LightGBM per family, and statsforecast's
+SeasonalNaive, AutoETS, MSTL and AutoTheta per series. Closed days (see calendar.py) are kept out
+of every fit and forecast as 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+
+from training.forecasting.calendar import Calendar, fill_closed
+from training.forecasting.global_lgbm import GlobalLGBM
+from training.forecasting.prophet_model import fit_prophet, predict_prophet
+
+logger = logging.getLogger(__name__)
+STATS = ("seasonal_naive", "auto_ets", "mstl", "auto_theta")
+MODELS = ("prophet", "lightgbm", *STATS)
+# With no earlier evidence a series starts with the statsforecast model that handles several
+# seasonal periods and a trend (chosen by design, not by any benchmark).
+DEFAULT = ("mstl", "auto_ets", "seasonal_naive")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """How a group of series is forecast: horizon and periods in rows, interval level, holidays."""
+
+    horizon: int
+    periods: tuple[int, ...]
+    interval: float = 0.8
+    country: str | None = None  # None: detected from the closures, if any
+    promotions: pd.DataFrame | None = field(default=None, compare=False)  # Prophet holidays
+    n_jobs: int = 2
+
+    @property
+    def period(self) -> int:
+        return self.periods[-1]
+
+    @property
+    def sub_daily(self) -> bool:
+        return len(self.periods) > 1
+
+
+def _stats_model(name: str, periods: tuple[int, ...], n: int):
+    from statsforecast.models import MSTL, AutoETS, AutoTheta, SeasonalNaive
+
+    main = periods[-1]
+    if name == "seasonal_naive":
+        return SeasonalNaive(season_length=main)
+    # statsforecast's ETS has at most 24 seasons; a longer season uses the daily one or none.
+    short = [p for p in periods if p <= 24]
+    if name == "auto_ets":
+        return AutoETS(season_length=short[-1] if short else 1)
+    if name == "mstl":
+        fit = [p for p in periods if 2 * p < n] or [1]
+        return MSTL(season_length=fit if len(fit) > 1 else fit[0])
+    return AutoTheta(season_length=main if 2 * main < n else 1)
+
+
+def stats_forecast(name: str, y: np.ndarray, h: int, periods: tuple[int, ...]) -> np.ndarray:
+    """One statsforecast model fit on `y` (closed rows already filled), `h` rows ahead."""
+    model = _stats_model(name, periods, len(y))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = np.asarray(model.forecast(y=np.asarray(y, float), h=h)["mean"], float)
+        if np.isfinite(out).all():
+            return out
+    except (ValueError, ZeroDivisionError, np.linalg.LinAlgError) as exc:
+        logger.warning("%s failed (%s); using the seasonal naive forecast", name, type(exc).__name__)
+    return stats_forecast("seasonal_naive", y, h, periods) if name != "seasonal_naive" else np.zeros(h)
+
+
+def prepare(df: pd.DataFrame, calendar: Calendar, period: int) -> pd.DataFrame:
+    """(ds, y, closed) with closed rows filled by the value one season earlier."""
+    closed = calendar.is_closed(df["ds"])
+    return pd.DataFrame(
+        {"ds": df["ds"].to_numpy(), "y": fill_closed(df["y"], closed, period), "closed": closed}
+    )
+
+
+def _prophet_job(sid, train: pd.DataFrame, future, setup: Setup, country):
+    m = fit_prophet(train[~train["closed"]], setup.sub_daily, setup.interval, country, setup.promotions)
+    return sid, predict_prophet(m, future)
+
+
+def fit_lgbm(train: dict[str, pd.DataFrame], setup: Setup) -> GlobalLGBM:
+    promo = None if setup.promotions is None else set(setup.promotions["ds"])
+    return GlobalLGBM(setup.horizon, setup.period, promo_days=promo).fit(train)
+
+
+def forecast_window(
+    history: dict[str, pd.DataFrame],
+    future: dict[str, pd.Series],
+    setup: Setup,
+    models: tuple[str, ...] = MODELS,
+    lgbm: GlobalLGBM | None = None,
+) -> tuple[dict[str, pd.DataFrame], Calendar]:
+    """Fit every model on `history` (ds, y per series of one family) and forecast at `future`.
+
+    Args:
+        lgbm: an already fitted global model to use instead of fitting one on `history`.
+
+    Returns:
+        per series a frame (ds, closed, one column per model, prophet_lower, prophet_upper), and
+        the calendar learned from the history.
+    """
+    calendar = Calendar.learn(list(history.values()), setup.country)
+    train = {sid: prepare(df, calendar, setup.period) for sid, df in history.items()}
+    out = {}
+    for sid, ds in future.items():
+        ds = pd.Series(pd.to_datetime(ds)).reset_index(drop=True)
+        out[sid] = pd.DataFrame({"ds": ds, "closed": calendar.is_closed(ds)})
+    if "lightgbm" in models:
+        lgbm = lgbm or fit_lgbm(train, setup)
+        for sid in future:
+            out[sid]["lightgbm"] = lgbm.predict(sid, train[sid], out[sid]["ds"])
+    if "prophet" in models:
+        jobs = Parallel(n_jobs=min(setup.n_jobs, len(future)))(
+            delayed(_prophet_job)(sid, train[sid], out[sid]["ds"], setup, calendar.country) for sid in future
+        )
+        for sid, fc in jobs:
+            out[sid]["prophet"] = fc["yhat"].to_numpy()
+            out[sid]["prophet_lower"] = fc["yhat_lower"].to_numpy()
+            out[sid]["prophet_upper"] = fc["yhat_upper"].to_numpy()
+    for sid in future:
+        y, h = train[sid]["y"].to_numpy(float), len(out[sid])
+        for name in STATS:
+            if name in models:
+                out[sid][name] = np.clip(stats_forecast(name, y, h, setup.periods), 0, None)
+        cols = [c for c in out[sid] if c not in ("ds", "closed")]
+        out[sid].loc[out[sid]["closed"], cols] = 0.0
+    return out, calendar
