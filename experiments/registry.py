@@ -336,6 +336,8 @@ def list_versions(settings: Settings, task: Task | None = None) -> pd.DataFrame:
                     "aliases": ",".join(sorted(a for a, v in aliases.items() if int(v) == int(mv.version))),
                     "created": pd.Timestamp(mv.creation_timestamp, unit="ms").strftime("%Y-%m-%d %H:%M"),
                     **{k: round(v, 4) for k, v in info["metrics"].items() if isinstance(v, float)},
+                    "horizon_days": info["data_window"].get("horizon_days", ""),
+                    "data_start": info["data_window"].get("data_start", ""),
                     "data_end": info["data_window"].get("data_end", ""),
                 }
             )

@@ -204,17 +204,23 @@ def split_cutoffs(
 
 
 def fit_on_frame(
-    frame: pd.DataFrame, train: list, valid: list, params: dict[str, Any] | None, seed: int = 42
+    frame: pd.DataFrame,
+    train: list,
+    valid: list,
+    params: dict[str, Any] | None,
+    seed: int = 42,
+    refit: bool = True,
 ) -> ChurnModel:
+    """The recipe on stacked cutoffs: chosen on the validation cutoffs, refit on both (unless
+    `refit` is off, as in tuning, where `metrics_` are then the validation cutoffs' own)."""
     tr, va = frame[frame["cutoff"].isin(train)], frame[frame["cutoff"].isin(valid)]
     for name, part in (("training", tr), ("validation", va)):
         if part["churned"].nunique() < 2:
             raise DataError(
                 f"the {name} cutoffs have only one label class; use more data or a longer horizon"
             )
-    return ChurnModel(params_for(params), random_state=seed, linear=True).fit(
-        tr, tr["churned"], va, va["churned"]
-    )
+    model = ChurnModel(params_for(params), random_state=seed, linear=True, refit=refit)
+    return model.fit(tr, tr["churned"], va, va["churned"])
 
 
 def train_churn(
@@ -305,5 +311,6 @@ def backtest_churn(
         "churn_rate": float(np.mean(y)),
         "training_cutoffs": [f"{c:%Y-%m-%d}" for c in cutoffs],
         "training_rows": len(frame),
+        "recipe": model.recipe_,
         "metrics": table.round(4).to_dict("index"),
     }
