@@ -15,7 +15,14 @@ from experiments import registry
 from experiments.tracking import data_fingerprint, ensure_experiment, use_tracking
 from features.contract import EventData
 from features.labels import build_training_frame, default_cutoffs
-from training.churn_recipes import ChurnTrainResult, split_cutoffs, train_churn
+from training.calibration import calibration_slope
+from training.churn_recipes import (
+    ChurnTrainResult,
+    check_horizon,
+    default_horizon,
+    split_cutoffs,
+    train_churn,
+)
 from training.evaluation import reliability_curve, save_plots
 
 logger = logging.getLogger(__name__)
@@ -56,7 +63,11 @@ def train_and_register(
     progress=None,
 ) -> TrainOutcome:
     """Train the churn model on stacked cutoffs, log everything to MLflow, register a challenger."""
-    horizon = horizon_days or settings.churn.horizon_days
+    if horizon_days is None:
+        horizon, why = default_horizon(events, settings)
+        logger.info("churn horizon %d days: %s", horizon, why)
+    else:
+        horizon = check_horizon(horizon_days)
     cutoffs = default_cutoffs(events, horizon, settings.churn.cutoff_every_days, settings.churn.n_cutoffs)
     frame = build_training_frame(events, settings, cutoffs, horizon)
     fingerprint = data_fingerprint(events.tables())
@@ -67,7 +78,7 @@ def train_and_register(
         if trials:
             from experiments.tuning import tune
 
-            train, valid, _ = split_cutoffs(cutoffs, settings.churn.validation_cutoffs)
+            train, valid, _ = split_cutoffs(cutoffs, settings.churn.validation_cutoffs, horizon)
             params = tune(
                 frame,
                 train,
@@ -83,6 +94,7 @@ def train_and_register(
             {
                 "horizon_days": horizon,
                 "calibration": result.model.calibrator_.method,
+                "recipe": result.model.recipe_,
                 "n_trees": result.model.best_iteration_,
                 "data_fingerprint": fingerprint,
                 "training_rows": len(frame),
@@ -94,6 +106,9 @@ def train_and_register(
             mlflow.log_metrics({f"{model_name}.{k}": float(v) for k, v in row.items() if np.isfinite(v)})
         holdout_metrics = result.comparison.loc["lightgbm"].to_dict()
         mlflow.log_metrics({f"holdout_{k}": float(v) for k, v in holdout_metrics.items()})
+        slope = calibration_slope(result.holdout["churned"], result.model.predict_proba(result.holdout))
+        if np.isfinite(slope):
+            mlflow.log_metric("holdout_calibration_slope", slope)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp)
             p = result.model.predict_proba(result.holdout)

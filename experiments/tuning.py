@@ -49,7 +49,7 @@ def tune(
         params = {**base_params, **search_space(trial)}
         with mlflow.start_run(run_name=f"trial-{trial.number}", nested=True):
             mlflow.log_params(params)
-            auc = fit_on_frame(frame, train, valid, params, seed).metrics_["auc"]
+            auc = fit_on_frame(frame, train, valid, params, seed, refit=False).metrics_["auc"]
             mlflow.log_metric("valid_auc", auc)
         return auc
 

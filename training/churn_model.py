@@ -1,4 +1,5 @@
-"""The churn classifier: LightGBM with early stopping and a calibration chosen on validation data."""
+"""The churn classifier: LightGBM, a regularised logistic regression or a blend of both, chosen by
+inner cross-validation on the training part, then calibrated on out-of-fold scores."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import GroupKFold, StratifiedKFold
 
 from core.config import ChurnConfig
 from core.errors import DataError
-from training.evaluation import classification_metrics, feature_columns
+from training.calibration import (  # noqa: F401  (models pickled before the split find them here)
+    IsotonicCalibrator,
+    PlattCalibrator,
+    choose_calibrator,
+    recalibrated_log_loss,
+)
+from training.evaluation import LogisticBaseline, classification_metrics, feature_columns
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +27,7 @@ DEFAULT_PARAMS: dict[str, Any] = dict(ChurnConfig().lightgbm)  # one source: the
 
 
 # The capacity ladder, simplest first. No single capacity suits every table (IBM Telco is almost
-# additive, event data has interactions), so the recipe tries each on its own validation fold.
+# additive, event data has interactions), so the recipe scores each by inner cross-validation.
 SHRUNK: dict[str, Any] = {
     "n_estimators": 4000,
     "min_child_samples": 80,
@@ -36,6 +40,8 @@ CAPACITY_PRESETS: list[dict[str, Any]] = [
     {**SHRUNK, "num_leaves": 4, "learning_rate": 0.01},  # pairwise interactions
     {},  # the configured defaults
 ]
+# Weights of the logistic regression in a blend with the best LightGBM (1.0: the regression alone).
+LINEAR_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 
 
 def params_for(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -53,65 +59,26 @@ def params_for(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     return candidates
 
 
-def simplest_within_one_se(losses: list[np.ndarray]) -> int:
-    """Index of the first (simplest) candidate whose mean loss is within one standard error of the
-    best's; the error is that of the paired per-row difference (the one-standard-error rule)."""
-    best = int(np.argmin([x.mean() for x in losses]))
-    for i, x in enumerate(losses):
-        diff = x - losses[best]
-        if diff.mean() <= diff.std() / np.sqrt(len(diff)):
-            return i
-    return best
+def _native(params: dict[str, Any], seed: int, rows: int) -> tuple[dict[str, Any], int]:
+    """scikit-learn style LightGBM parameters as the native API takes them, and the tree budget.
 
-
-class PlattCalibrator:
-    """Logistic regression on the raw score (log-odds)."""
-
-    method = "platt"
-
-    def fit(self, raw: np.ndarray, y: np.ndarray) -> PlattCalibrator:
-        self.lr_ = LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y)
-        return self
-
-    def transform(self, raw: np.ndarray) -> np.ndarray:
-        return self.lr_.predict_proba(np.asarray(raw).reshape(-1, 1))[:, 1]
-
-
-class IsotonicCalibrator:
-    method = "isotonic"
-
-    def fit(self, raw: np.ndarray, y: np.ndarray) -> IsotonicCalibrator:
-        self.iso_ = IsotonicRegression(out_of_bounds="clip", y_min=1e-4, y_max=1 - 1e-4).fit(raw, y)
-        return self
-
-    def transform(self, raw: np.ndarray) -> np.ndarray:
-        return self.iso_.predict(np.asarray(raw))
-
-
-def choose_calibrator(raw: np.ndarray, y: np.ndarray, method: str = "auto", seed: int = 0):
-    """Fit Platt or isotonic on validation scores; "auto" picks the lower cross-fitted Brier."""
-    candidates = {"platt": PlattCalibrator, "isotonic": IsotonicCalibrator}
-    if method != "auto":
-        return candidates[method]().fit(raw, y), {}
-    folds = StratifiedKFold(n_splits=min(5, max(2, int(y.sum()))), shuffle=True, random_state=seed)
-    scores = {}
-    for name, cls in candidates.items():
-        p = np.zeros(len(y))
-        for a, b in folds.split(raw.reshape(-1, 1), y):
-            p[b] = cls().fit(raw[a], y[a]).transform(raw[b])
-        scores[name] = brier_score_loss(y, p)
-    best = min(scores, key=scores.get)
-    return candidates[best]().fit(raw, y), scores
+    Below 50,000 rows one thread is faster: the per-tree work is too small to share out.
+    """
+    native = {k: v for k, v in params.items() if k not in ("n_estimators", "random_state", "n_jobs")}
+    native |= {"objective": "binary", "metric": "binary_logloss", "verbose": -1, "seed": seed}
+    return native | {"num_threads": 1 if rows < 50_000 else 2}, int(params["n_estimators"])
 
 
 class ChurnModel:
-    """Calibrated LightGBM churn classifier over behaviour vectors (or any labelled table).
+    """Calibrated churn classifier over behaviour vectors (or any labelled table).
 
     Args:
-        params: LightGBM parameters over DEFAULT_PARAMS, or a list of candidate sets, simplest
-            first, to choose from on the validation fold (see `simplest_within_one_se`).
+        params: LightGBM parameters over DEFAULT_PARAMS, or a list of candidate sets to choose from.
         calibration: "auto", "platt" or "isotonic".
-        early_stopping_rounds: patience on the validation fold's log loss.
+        early_stopping_rounds: patience on the inner validation folds' mean log loss.
+        refit: with an explicit validation set, refit the choice on training and validation rows.
+        linear: also consider a regularised logistic regression and its blends with LightGBM.
+        inner_folds: folds of the inner cross-validation (without an explicit validation set).
     """
 
     def __init__(
@@ -121,6 +88,8 @@ class ChurnModel:
         early_stopping_rounds: int = 50,
         refit: bool = True,
         random_state: int = 42,
+        linear: bool = False,
+        inner_folds: int = 4,
     ) -> None:
         candidates = params if isinstance(params, list) else [params or {}]
         self.candidates = [{**DEFAULT_PARAMS, **p} for p in candidates]
@@ -129,16 +98,18 @@ class ChurnModel:
         self.early_stopping_rounds = early_stopping_rounds
         self.refit = refit
         self.random_state = random_state
+        self.linear = linear
+        self.inner_folds = inner_folds
 
     def __repr__(self) -> str:
         return (
             f"ChurnModel(params={self.params}, calibration={self.calibration!r}, "
-            f"early_stopping_rounds={self.early_stopping_rounds}, refit={self.refit})"
+            f"early_stopping_rounds={self.early_stopping_rounds}, refit={self.refit}, linear={self.linear})"
         )
 
     def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
         """Columns, dtypes and category levels exactly as the booster saw them in training."""
-        self._check_columns(X)
+        X = self._check_columns(X)
         out = X[self.feature_names_].copy()
         for c in self.feature_names_:
             if c in self.categories_:
@@ -147,10 +118,33 @@ class ChurnModel:
                 out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
         return out
 
-    def _check_columns(self, X: pd.DataFrame) -> None:
+    def _check_columns(self, X: pd.DataFrame) -> pd.DataFrame:
+        """`X` with every model feature: a few missing ones are added as blanks with a warning; when
+        most are missing the data is not what the model was trained on, and that is an error."""
         missing = [c for c in self.feature_names_ if c not in X.columns]
+        if not missing:
+            return X
+        names = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+        if len(missing) > len(self.feature_names_) / 2:
+            raise DataError(
+                f"input lacks {len(missing)} of the model's {len(self.feature_names_)} features ({names}); "
+                "score data like the data the model was trained on, or train a model on this data"
+            )
+        logger.warning("input lacks %d model feature(s), scored as blank: %s", len(missing), names)
+        return X.assign(**{c: np.nan for c in missing})
+
+    def check_tables(self, tables: list[str]) -> None:
+        """Refuse data that lacks tables the model was trained on, naming them."""
+        trained = getattr(self, "trained_on_", {}).get("tables", [])
+        missing = [t for t in trained if t not in tables]
         if missing:
-            raise DataError(f"input lacks {len(missing)} model feature(s): {', '.join(missing[:5])}")
+            raise DataError(
+                f"the data lacks table(s) {', '.join(missing)} that the model was trained on "
+                f"({', '.join(trained)}); train a model on this data"
+            )
+        extra = [t for t in tables if trained and t not in trained]
+        if extra:
+            logger.warning("the model was trained without table(s) %s; they are ignored", ", ".join(extra))
 
     def _learn_schema(self, X: pd.DataFrame) -> None:
         self.feature_names_ = feature_columns(X)
@@ -162,68 +156,130 @@ class ChurnModel:
                 levels = pd.Series(X[c].astype("object")).dropna().astype(str).unique()
                 self.categories_[c] = sorted(levels)
         self.categorical_features_ = list(self.categories_)
+        self.trained_on_ = {"features": list(self.feature_names_), "rows": len(X)}
+
+    def _cv_trees(self, params, M, y, splits) -> tuple[int, np.ndarray, list[lgb.Booster]]:
+        """Early stopping on the folds' mean log loss: the tree count, out-of-fold raw scores
+        (NaN on rows no fold validates) and the fold boosters."""
+        native, budget = _native(params, self.random_state, len(y))
+        res = lgb.cv(
+            native,
+            lgb.Dataset(M, y, free_raw_data=False),
+            num_boost_round=budget,
+            folds=splits,
+            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+            return_cvbooster=True,
+        )
+        n_trees = len(res["valid binary_logloss-mean"])
+        oof = np.full(len(y), np.nan)
+        boosters = res["cvbooster"].boosters
+        for booster, (_, va) in zip(boosters, splits, strict=True):
+            oof[va] = booster.predict(M.iloc[va], raw_score=True, num_iteration=n_trees)
+        return n_trees, oof, boosters
+
+    def _cv_linear(self, X, y, splits) -> np.ndarray:
+        oof = np.full(len(y), np.nan)
+        for tr, va in splits:
+            oof[va] = LogisticBaseline().fit(X.iloc[tr], y[tr]).decision_function(X.iloc[va])
+        return oof
+
+    def _fit_trees(self, M: pd.DataFrame, y: np.ndarray, n_trees: int) -> lgb.Booster:
+        native, _ = _native(self.params, self.random_state, len(y))
+        return lgb.train(native, lgb.Dataset(M, y), num_boost_round=n_trees)
 
     def fit(self, X: pd.DataFrame, y, X_val: pd.DataFrame | None = None, y_val=None) -> ChurnModel:
-        """Fit on (X, y); early-stop, choose among the candidates and calibrate on (X_val, y_val).
+        """Choose the recipe by inner validation, fit it on all rows, calibrate out of fold.
 
-        Without a validation set, a stratified 20% of X is held out for both. With `refit`, the
-        booster is then refit on training and validation rows together, with the number of trees
-        found by early stopping scaled to the larger data; the calibrator learnt on the held-out
-        scores is kept (the refit model ranks like the first one, on more data).
+        Without a validation set the inner validation is a stratified k-fold of X; with one (later
+        cutoffs) it is that set. Each LightGBM capacity early-stops on the folds' mean log loss; the
+        logistic regression and its blends with the best capacity are scored on the same folds; the
+        lowest recalibrated log loss wins. The calibrator is then fitted on out-of-fold scores of
+        exactly the configuration that ships (the refit's tree count), never on in-sample scores.
         """
         y = np.asarray(y).astype(int)
         if len(np.unique(y)) < 2:
             raise DataError("the label has only one class; churn needs both churned and retained customers")
-        if X_val is None:
-            from sklearn.model_selection import train_test_split
-
-            idx_tr, idx_va = train_test_split(
-                np.arange(len(X)), test_size=0.2, stratify=y, random_state=self.random_state
-            )
-            X, X_val, y, y_val = X.iloc[idx_tr], X.iloc[idx_va], y[idx_tr], y[idx_va]
-        y_val = np.asarray(y_val).astype(int)
+        if X_val is not None:
+            y_val = np.asarray(y_val).astype(int)
+            splits = [(np.arange(len(X)), np.arange(len(X), len(X) + len(X_val)))]
+            X, y = pd.concat([X, X_val], ignore_index=True), np.concatenate([y, y_val])
+        else:
+            X = X.reset_index(drop=True)
+            folds = StratifiedKFold(self.inner_folds, shuffle=True, random_state=self.random_state)
+            splits = list(folds.split(np.zeros(len(y)), y))
         self._learn_schema(X)
-        Xt, Xv = self.prepare(X), self.prepare(X_val)
-        fits, losses = [], []
-        for params in self.candidates:
-            clf = lgb.LGBMClassifier(**params, random_state=self.random_state, verbose=-1, n_jobs=2)
-            callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
-            clf.fit(Xt, y, eval_X=(Xv,), eval_y=(y_val,), eval_metric="binary_logloss", callbacks=callbacks)
-            p = np.clip(clf.predict_proba(Xv)[:, 1], 1e-15, 1 - 1e-15)
-            fits.append(clf)
-            losses.append(-(y_val * np.log(p) + (1 - y_val) * np.log(1 - p)))
-        chosen = simplest_within_one_se(losses)
-        self.selection_losses_ = [float(x.mean()) for x in losses]
-        self.params, clf = self.candidates[chosen], fits[chosen]
-        self.booster_ = clf.booster_
-        self.best_iteration_ = int(clf.best_iteration_ or self.params["n_estimators"])
-        raw_val = self.raw_score(X_val)
-        self.calibrator_, self.calibration_scores_ = choose_calibrator(raw_val, y_val, self.calibration)
-        self.metrics_ = classification_metrics(y_val, self.calibrate(raw_val))
-        if self.refit:
-            n_trees = max(1, round(self.best_iteration_ * (len(Xt) + len(Xv)) / len(Xt)))
-            full = lgb.LGBMClassifier(
-                **{**self.params, "n_estimators": n_trees},
-                random_state=self.random_state,
-                verbose=-1,
-                n_jobs=2,
-            )
-            full.fit(pd.concat([Xt, Xv]), np.concatenate([y, y_val]))
-            self.booster_ = full.booster_
-            self.best_iteration_ = n_trees
+        M = self.prepare(X)
+        F = X[self.feature_names_]
+        va = np.concatenate([b for _, b in splits])
+        trees = [self._cv_trees(p, M, y, splits) for p in self.candidates]
+        scores = {(i, 0.0): recalibrated_log_loss(t[1][va], y[va]) for i, t in enumerate(trees)}
+        best_tree = min(scores, key=scores.get)[0]
+        linear_oof = self._cv_linear(F, y, splits) if self.linear else None
+        if linear_oof is not None:
+            for w in LINEAR_WEIGHTS:
+                z = (1 - w) * trees[best_tree][1] + w * linear_oof
+                scores[(best_tree, w)] = recalibrated_log_loss(z[va], y[va])
+        chosen, self.linear_weight_ = min(scores, key=scores.get)
+        self.selection_losses_ = {f"{i}:{w}": round(v, 5) for (i, w), v in scores.items()}
+        self.params = self.candidates[chosen]
+        n_trees, oof, boosters = trees[chosen]
+        w = self.linear_weight_
+        oof = (1 - w) * oof + w * linear_oof if w else oof
+        self.linear_ = LogisticBaseline().fit(F, y) if w else None
+        time_split = len(splits) == 1
+        if time_split and self.refit:
+            # The refit sees more rows, so it gets proportionally more trees; its scores then spread
+            # wider than the first fit's, so it is calibrated on its own out-of-fold scores.
+            n_trees = max(1, round(n_trees * len(y) / len(splits[0][0])))
+            self.booster_ = self._fit_trees(M, y, n_trees)
+            oof = self._oof_of_final(X, M, F, y, n_trees)
+            va = np.arange(len(y))
+        elif time_split:
+            self.booster_ = boosters[0]
+        else:  # every fold model had n_trees trees: the out-of-fold scores are the shipped recipe's
+            self.booster_ = self._fit_trees(M, y, n_trees)
+        self.best_iteration_ = n_trees
+        self.calibrator_, self.calibration_scores_ = choose_calibrator(oof[va], y[va], self.calibration)
+        self.metrics_ = classification_metrics(y[va], self.calibrate(oof[va]))
+        self.recipe_ = self._describe()
         logger.info(
-            "churn model: %d trees of %d leaves, %s calibration, validation AUC %.3f",
-            self.best_iteration_,
-            self.params["num_leaves"],
+            "churn model: %s, %s calibration, inner validation AUC %.3f",
+            self.recipe_,
             self.calibrator_.method,
             self.metrics_["auc"],
         )
         return self
 
+    def _oof_of_final(self, X, M, F, y, n_trees: int) -> np.ndarray:
+        """Out-of-fold raw scores of the final configuration, folds grouped by customer."""
+        k = self.inner_folds
+        if "customer_id" in X and X["customer_id"].nunique() >= k:
+            splits = GroupKFold(k).split(M, y, groups=X["customer_id"])
+        else:
+            splits = StratifiedKFold(k, shuffle=True, random_state=self.random_state).split(M, y)
+        oof = np.zeros(len(y))
+        for tr, te in splits:
+            native, _ = _native(self.params, self.random_state, len(y))
+            z = lgb.train(native, lgb.Dataset(M.iloc[tr], y[tr]), n_trees).predict(M.iloc[te], raw_score=True)
+            if self.linear_weight_:
+                lin = LogisticBaseline().fit(F.iloc[tr], y[tr]).decision_function(F.iloc[te])
+                z = (1 - self.linear_weight_) * z + self.linear_weight_ * lin
+            oof[te] = z
+        return oof
+
+    def _describe(self) -> str:
+        trees = f"LightGBM {self.best_iteration_} trees of {self.params['num_leaves']} leaves"
+        if self.linear_weight_ == 1:
+            return "logistic regression"
+        if self.linear_weight_:
+            w = self.linear_weight_
+            return f"blend: {1 - w:.2f} x {trees} + {w:.2f} x logistic regression"
+        return trees
+
     def matrix(self, X: pd.DataFrame) -> np.ndarray:
         """The float matrix the booster reads: the values of `prepare`, categories as their codes
         (unknown levels and missing as NaN), built without copying the frame column by column."""
-        self._check_columns(X)
+        X = self._check_columns(X)
         pos = {c: j for j, c in enumerate(self.feature_names_)}
         numeric = [c for c in self.feature_names_ if c not in self.categories_]
         out = np.empty((len(X), len(self.feature_names_)))
@@ -242,12 +298,17 @@ class ChurnModel:
 
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds before calibration."""
-        return self.booster_.predict(
+        w = getattr(self, "linear_weight_", 0.0)
+        linear = w * self.linear_.decision_function(self._check_columns(X)) if w else 0.0
+        if w == 1:
+            return linear
+        trees = self.booster_.predict(
             self.matrix(X),
             raw_score=True,
             num_iteration=self.best_iteration_,
             num_threads=1 if len(X) < 1000 else 0,  # an API request: threads cost more than they save
         )
+        return (1 - w) * trees + linear
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """Probabilities from raw scores (log-odds) through the fitted calibrator."""
@@ -258,8 +319,18 @@ class ChurnModel:
         return self.calibrate(self.raw_score(X))
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
-        """Exact TreeSHAP values in log-odds space: (rows, features + 1), the last column the bias."""
-        return self.booster_.predict(self.prepare(X), pred_contrib=True, num_iteration=self.best_iteration_)
+        """Exact additive contributions in log-odds: (rows, features + 1), the last column the bias;
+        TreeSHAP for the trees, coefficient times centred value for the regression, blended."""
+        w = getattr(self, "linear_weight_", 0.0)
+        out = 0.0
+        if w < 1:
+            trees = self.booster_.predict(
+                self.prepare(X), pred_contrib=True, num_iteration=self.best_iteration_
+            )
+            out = (1 - w) * trees
+        if w:
+            out = out + w * self.linear_.contributions(self._check_columns(X)[self.feature_names_])
+        return out
 
     def feature_importance(self) -> pd.Series:
         gain = self.booster_.feature_importance("gain", iteration=self.best_iteration_)

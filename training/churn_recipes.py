@@ -14,9 +14,12 @@ from core.config import Settings
 from core.errors import DataError
 from features.contract import EventData
 from training.churn_model import ChurnModel, params_for
-from training.evaluation import compare, feature_columns
+from training.evaluation import classification_metrics, compare, feature_columns
 
 logger = logging.getLogger(__name__)
+
+BASE_RATE_BAND = (0.01, 0.5)  # outside it a ranked list tells little (nearly nobody, or nearly everyone)
+RHYTHM_QUANTILE = 0.8  # the horizon most of a customer's usual gaps between activities fit in
 
 TRUE_LABELS = {"1", "yes", "y", "true", "t", "churned", "churn"}
 FALSE_LABELS = {"0", "no", "n", "false", "f", "retained", "stayed"}
@@ -59,12 +62,32 @@ def prepare_table(table: pd.DataFrame, label: str, id_col: str | None) -> tuple[
 
 @dataclass
 class EvaluationResult:
-    folds: list[dict[str, Any]] = field(default_factory=list)
+    folds: list[dict[str, Any]] = field(default_factory=list)  # one row per seed, fold and model
+    recipes: list[str] = field(default_factory=list)  # what the inner validation chose, per fold
 
     def summary(self) -> dict[str, Any]:
+        """Per model: the mean over the first seed's folds ("mean") and over every seed's
+        ("mean_over_seeds", with the seeds' spread), as `churn evaluate` reports them."""
         frame = pd.DataFrame(self.folds)
-        mean = frame.drop(columns="fold").groupby("model").mean()
-        return {"folds": self.folds, "mean": mean.round(4).to_dict("index")}
+        first = frame[frame["seed"] == frame["seed"].min()]
+        per_seed = frame.drop(columns="fold").groupby(["model", "seed"]).mean()
+        over = per_seed.groupby("model").mean()
+        spread = per_seed["auc"].groupby("model").std(ddof=0)
+        return {
+            "folds": self.folds,
+            "seeds": sorted(frame["seed"].unique().tolist()),
+            "mean": first.drop(columns=["fold", "seed"]).groupby("model").mean().round(4).to_dict("index"),
+            "mean_over_seeds": over.round(4).to_dict("index"),
+            "auc_sd_over_seeds": spread.round(4).to_dict(),
+            "recipes": self.recipes,
+        }
+
+
+def lightgbm_defaults(X_train: pd.DataFrame, y_train, X_test: pd.DataFrame) -> np.ndarray:
+    """The peer a user reaches for first: `LGBMClassifier()` with its library defaults."""
+    import lightgbm as lgb
+
+    return lgb.LGBMClassifier(verbose=-1, n_jobs=1).fit(X_train, y_train).predict_proba(X_test)[:, 1]
 
 
 def evaluate_table(
@@ -74,19 +97,81 @@ def evaluate_table(
     folds: int = 5,
     seed: int = 42,
     params: dict[str, Any] | None = None,
+    repeats: int = 5,
 ) -> EvaluationResult:
-    """Stratified k-fold cross-validation of the full recipe (inner validation split for early
-    stopping and calibration) next to the baselines."""
+    """Stratified k-fold cross-validation of the full recipe next to its peers, repeated with the
+    fold seeds seed, seed + 1, ...; the recipe chooses and calibrates inside each training part."""
+    if id_col is not None and id_col not in table.columns:
+        raise DataError(
+            f"id column {id_col!r} not found; columns are {', '.join(map(str, table.columns[:12]))}"
+        )
     X, y = prepare_table(table, label, id_col)
     result = EvaluationResult()
-    for k, (tr, te) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y)):
-        model = ChurnModel(params_for(params), random_state=seed).fit(X.iloc[tr], y[tr])
-        p = model.predict_proba(X.iloc[te])
-        table_k = compare(y[te], p, X.iloc[tr], y[tr], X.iloc[te])
-        for name, row in table_k.iterrows():
-            result.folds.append({"fold": k, "model": name, **row.to_dict()})
-        logger.info("fold %d: AUC %.4f", k, table_k.loc["lightgbm", "auc"])
+    for s in range(seed, seed + max(1, repeats)):
+        for k, (tr, te) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=s).split(X, y)):
+            model = ChurnModel(params_for(params), random_state=s, linear=True).fit(X.iloc[tr], y[tr])
+            table_k = compare(y[te], model.predict_proba(X.iloc[te]), X.iloc[tr], y[tr], X.iloc[te])
+            table_k.loc["lightgbm_defaults"] = classification_metrics(
+                y[te], lightgbm_defaults(X.iloc[tr], y[tr], X.iloc[te])
+            )
+            for name, row in table_k.iterrows():
+                result.folds.append({"seed": s, "fold": k, "model": name, **row.to_dict()})
+            result.recipes.append(model.recipe_)
+            logger.info("seed %d fold %d: AUC %.4f (%s)", s, k, table_k.loc["lightgbm", "auc"], model.recipe_)
     return result
+
+
+def check_horizon(horizon_days: int) -> int:
+    if horizon_days < 1:
+        raise DataError(f"--horizon-days must be a whole number of days >= 1, got {horizon_days}")
+    return horizon_days
+
+
+def default_horizon(events: EventData, settings: Settings) -> tuple[int, str]:
+    """The churn horizon when the user gives none, and why.
+
+    A horizon set in the config wins; data that records churn dates keeps the config's default.
+    When churn means "no activity in the window", the window must fit the data's rhythm: the
+    RHYTHM_QUANTILE of the gaps between a customer's active days, rounded up to whole weeks (7 to
+    364 days), so that customers buying at their usual pace are rarely labelled churned.
+    """
+    from core.config import ChurnConfig
+
+    configured = settings.churn.horizon_days
+    if configured != ChurnConfig.model_fields["horizon_days"].default:
+        return configured, "set in the config"
+    if events.customers["churn_ts"].notna().any():
+        return configured, "the config's default; the data records churn dates"
+    days = []
+    for name, df in events.tables().items():
+        if name != "customers" and len(df):
+            days.append(df[["customer_id"]].assign(day=df["ts"].dt.normalize()))
+    if not days:
+        return configured, "the config's default; the data has no activity to learn a rhythm from"
+    active = pd.concat(days).drop_duplicates().sort_values(["customer_id", "day"])
+    gaps = active.groupby("customer_id")["day"].diff().dt.days.dropna()
+    if len(gaps) < 30:
+        return configured, f"the config's default; only {len(gaps)} repeat activities to learn a rhythm from"
+    q = float(gaps.quantile(RHYTHM_QUANTILE))
+    weeks = int(np.clip(np.ceil(q / 7), 1, 52))
+    return (
+        7 * weeks,
+        f"{RHYTHM_QUANTILE:.0%} of the gaps between a customer's active days are {q:.0f} days or less",
+    )
+
+
+def base_rate_warning(frame: pd.DataFrame, horizon_days: int) -> str | None:
+    """A sentence when the share of churners is outside BASE_RATE_BAND, else None."""
+    rate = float(frame["churned"].mean())
+    low, high = BASE_RATE_BAND
+    if low <= rate <= high:
+        return None
+    hint = "a longer" if rate < low else "a shorter"
+    return (
+        f"{rate:.1%} of training rows churn within {horizon_days} days (sensible: {low:.0%} to {high:.0%}); "
+        f"the risk list will rank poorly: try {hint} --horizon-days"
+        + (", or leave out customers who lapsed long ago" if rate > high else "")
+    )
 
 
 @dataclass
@@ -97,29 +182,45 @@ class ChurnTrainResult:
     data_window: dict[str, str]
     cutoffs: dict[str, list[str]]
     params: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
 
 
-def split_cutoffs(cutoffs: list[pd.Timestamp], validation: int, holdout: int = 1) -> tuple[list, list, list]:
-    """Earliest cutoffs train, the next `validation` validate and calibrate, the last `holdout` test."""
-    if len(cutoffs) < validation + holdout + 1:
+def split_cutoffs(
+    cutoffs: list[pd.Timestamp], validation: int, horizon_days: int = 0, holdout: int = 1
+) -> tuple[list, list, list]:
+    """The last `holdout` cutoffs test; of the cutoffs whose label window ends by the first test
+    cutoff (a gap of one horizon, so no training outcome lies in the test window), the latest
+    `validation` validate and calibrate and the earlier ones train."""
+    test = cutoffs[len(cutoffs) - holdout :]
+    gap = pd.Timedelta(days=horizon_days)
+    before = [c for c in cutoffs[: len(cutoffs) - holdout] if c + gap <= test[0]]
+    if len(before) < validation + 1:
         raise DataError(
-            f"{len(cutoffs)} cutoff(s) are too few for training, {validation} validation and "
-            f"{holdout} holdout cutoff(s); use more data, a shorter horizon or fewer validation cutoffs"
+            f"{len(cutoffs)} cutoff(s) leave {len(before)} whose {horizon_days}-day label window ends before "
+            f"the holdout cutoff: too few for training and {validation} validation cutoff(s); use more "
+            "data, a shorter horizon or fewer validation cutoffs"
         )
-    n_train = len(cutoffs) - validation - holdout
-    return cutoffs[:n_train], cutoffs[n_train : n_train + validation], cutoffs[n_train + validation :]
+    return before[:-validation], before[-validation:], test
 
 
 def fit_on_frame(
-    frame: pd.DataFrame, train: list, valid: list, params: dict[str, Any] | None, seed: int = 42
+    frame: pd.DataFrame,
+    train: list,
+    valid: list,
+    params: dict[str, Any] | None,
+    seed: int = 42,
+    refit: bool = True,
 ) -> ChurnModel:
+    """The recipe on stacked cutoffs: chosen on the validation cutoffs, refit on both (unless
+    `refit` is off, as in tuning, where `metrics_` are then the validation cutoffs' own)."""
     tr, va = frame[frame["cutoff"].isin(train)], frame[frame["cutoff"].isin(valid)]
     for name, part in (("training", tr), ("validation", va)):
         if part["churned"].nunique() < 2:
             raise DataError(
                 f"the {name} cutoffs have only one label class; use more data or a longer horizon"
             )
-    return ChurnModel(params_for(params), random_state=seed).fit(tr, tr["churned"], va, va["churned"])
+    model = ChurnModel(params_for(params), random_state=seed, linear=True, refit=refit)
+    return model.fit(tr, tr["churned"], va, va["churned"])
 
 
 def train_churn(
@@ -131,9 +232,13 @@ def train_churn(
     params: dict[str, Any] | None = None,
 ) -> ChurnTrainResult:
     """Train on earlier cutoffs, validate and calibrate on later ones, report on the last one."""
-    train, valid, test = split_cutoffs(cutoffs, settings.churn.validation_cutoffs)
+    train, valid, test = split_cutoffs(cutoffs, settings.churn.validation_cutoffs, horizon_days)
     params = {**settings.churn.lightgbm, **(params or {})}
+    warning = base_rate_warning(frame[frame["cutoff"].isin(train + valid)], horizon_days)
+    if warning:
+        logger.warning("%s", warning)
     model = fit_on_frame(frame, train, valid, params)
+    model.trained_on_ |= {"tables": sorted(events.tables()), "horizon_days": horizon_days}
     holdout = frame[frame["cutoff"].isin(test)].reset_index(drop=True)
     fitted = frame[frame["cutoff"].isin(train + valid)]
     comparison = compare(
@@ -154,7 +259,9 @@ def train_churn(
     split = {
         k: [f"{c:%Y-%m-%d}" for c in v] for k, v in (("train", train), ("valid", valid), ("holdout", test))
     }
-    return ChurnTrainResult(model, comparison, holdout, window, split, model.params)
+    return ChurnTrainResult(
+        model, comparison, holdout, window, split, model.params, [warning] if warning else []
+    )
 
 
 def backtest_churn(
@@ -204,5 +311,6 @@ def backtest_churn(
         "churn_rate": float(np.mean(y)),
         "training_cutoffs": [f"{c:%Y-%m-%d}" for c in cutoffs],
         "training_rows": len(frame),
+        "recipe": model.recipe_,
         "metrics": table.round(4).to_dict("index"),
     }

@@ -73,6 +73,8 @@ class LogisticBaseline:
         self.pipeline_ = make_pipeline(pre, LogisticRegression(max_iter=2000, C=1.0)).fit(
             self._clean(X), np.asarray(y)
         )
+        encoded = self.pipeline_[0].transform(self._clean(X))
+        self.encoded_mean_ = np.asarray(encoded.mean(axis=0)).ravel()
         return self
 
     def _clean(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -86,6 +88,31 @@ class LogisticBaseline:
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         return self.pipeline_.predict_proba(self._clean(X))[:, 1]
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """Log-odds of churn, one per row."""
+        return self.pipeline_.decision_function(self._clean(X))
+
+    def contributions(self, X: pd.DataFrame) -> np.ndarray:
+        """Exact additive contributions in log-odds: (rows, columns + 1), the last column the bias;
+        each column's is its coefficients times (its encoded values minus their training means)."""
+        pre, lr = self.pipeline_[0], self.pipeline_[-1]
+        encoded = pre.transform(self._clean(X))
+        encoded = encoded.toarray() if hasattr(encoded, "toarray") else np.asarray(encoded)
+        coef = lr.coef_[0]
+        centred = (encoded - self.encoded_mean_) * coef
+        out = np.zeros((len(X), len(self.columns_) + 1))
+        start = 0
+        pos = {c: j for j, c in enumerate(self.columns_)}
+        for name, trans, cols in pre.transformers_:
+            if name == "remainder" or not len(cols):
+                continue
+            widths = [len(c) for c in trans[-1].categories_] if name == "cat" else [1] * len(cols)
+            for col, w in zip(cols, widths, strict=True):
+                out[:, pos[col]] = centred[:, start : start + w].sum(axis=1)
+                start += w
+        out[:, -1] = lr.intercept_[0] + float(self.encoded_mean_ @ coef)
+        return out
 
 
 def recency_rule(X: pd.DataFrame) -> np.ndarray | None:

@@ -22,7 +22,8 @@ def _metrics_rows(metrics: dict[str, dict[str, float]]) -> list[dict]:
 def train(
     data: Annotated[Path, typer.Option(help="Data folder or DuckDB file.")],
     horizon_days: Annotated[
-        int | None, typer.Option(help="Churn within this many days (default from config).")
+        int | None,
+        typer.Option(help="Churn within this many days (default: the config's, or the data's rhythm)."),
     ] = None,
     trials: Annotated[
         int | None, typer.Option(help="Tune with an Optuna study of this many trials (resumable).")
@@ -32,7 +33,10 @@ def train(
     """Train on stacked cutoffs, log to MLflow and register the model as `challenger`."""
     from experiments.churn_experiment import train_and_register
     from needradar.commands.features import load
+    from training.churn_recipes import check_horizon
 
+    if horizon_days is not None:
+        check_horizon(horizon_days)
     cfg = settings()
     with console.status("training the churn model"):
         outcome = train_and_register(load(data), cfg, horizon_days=horizon_days, trials=trials)
@@ -40,16 +44,22 @@ def train(
     result = {
         "version": outcome.version,
         "run_id": outcome.run_id,
+        "recipe": r.model.recipe_,
+        "horizon_days": int(r.data_window["horizon_days"]),
         "calibration": r.model.calibrator_.method,
         "trees": r.model.best_iteration_,
         "cutoffs": r.cutoffs,
         "data_window": r.data_window,
         "holdout": r.comparison.round(4).to_dict("index"),
+        "warnings": r.warnings,
     }
     if as_json:
         emit_json(result)
         return
     console.print(table(f"Out-of-time holdout ({r.cutoffs['holdout'][0]})", _metrics_rows(result["holdout"])))
+    console.print(f"{result['horizon_days']}-day churn; chosen by inner validation: {result['recipe']}")
+    for warning in r.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
     console.print(
         f"registered {cfg.tracking.churn_model_name} version {outcome.version} as challenger; "
         f"promote it with `needradar models promote churn`"
@@ -63,18 +73,28 @@ def evaluate(
     id_col: Annotated[str | None, typer.Option(help="An id column to leave out of the features.")] = None,
     folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds.")] = 5,
     seed: Annotated[int, typer.Option(help="Random seed of the folds.")] = 42,
+    repeats: Annotated[
+        int, typer.Option(min=1, help="Repeat with fold seeds seed, seed+1, ... and report their mean.")
+    ] = 5,
     as_json: JSON = False,
 ) -> None:
-    """Cross-validate the full modelling recipe on your own labelled table, next to the baselines."""
+    """Cross-validate the full modelling recipe on your own labelled table, next to its peers."""
     from core.io import read_frame
     from training.churn_recipes import evaluate_table
 
-    with console.status(f"{folds}-fold cross-validation"):
-        summary = evaluate_table(read_frame(table_file), label, id_col, folds, seed).summary()
+    with console.status(f"{folds}-fold cross-validation, {repeats} seed(s)"):
+        summary = evaluate_table(
+            read_frame(table_file), label, id_col, folds, seed, repeats=repeats
+        ).summary()
     if as_json:
         emit_json(summary)
-    else:
-        console.print(table(f"Mean over {folds} folds", _metrics_rows(summary["mean"])))
+        return
+    console.print(table(f"Mean over {folds} folds, seed {seed}", _metrics_rows(summary["mean"])))
+    if repeats > 1:
+        seeds = f"seeds {seed}-{seed + repeats - 1}"
+        console.print(
+            table(f"Mean over {folds} folds and {seeds}", _metrics_rows(summary["mean_over_seeds"]))
+        )
 
 
 @app.command()
@@ -126,6 +146,7 @@ def score(
     champion = load_model("churn", cfg)
     events = load(data)
     check_as_of(events, as_of)
+    champion.model.check_tables(sorted(events.tables()))
     scored = score_customers(
         champion.model,
         build_vectors(events, as_of, cfg),

@@ -114,3 +114,74 @@ def test_fingerprint_is_stable_and_sensitive():
     a = pd.DataFrame({"x": [1, 2, 3]})
     assert data_fingerprint({"t": a}) == data_fingerprint({"t": a.copy()})
     assert data_fingerprint({"t": a}) != data_fingerprint({"t": a.assign(x=[1, 2, 4])})
+
+
+@pytest.mark.parametrize(
+    "task, new, old, bad",
+    [
+        ("churn", {"auc": float("nan"), "brier": 0.1}, {"auc": 0.8, "brier": 0.1}, "challenger auc"),
+        ("churn", {"auc": 0.8, "brier": 0.1}, {"auc": 0.8, "brier": float("inf")}, "champion brier"),
+        ("volume", {"mase": 999.0}, {"mase": float("nan")}, "champion mase"),
+        ("volume", {"mase": 0.5}, {}, "champion mase"),
+    ],
+)
+def test_gate_refuses_what_it_cannot_compare(settings, task, new, old, bad):
+    ok, reason = registry._gate(task, new, old, settings)
+    assert not ok and reason == f"cannot compare: {bad} is not a finite number"
+
+
+def test_gate_compares_finite_numbers(settings):
+    assert registry._gate("volume", {"mase": 0.9}, {"mase": 1.0}, settings)[0]
+    assert not registry._gate("volume", {"mase": 1.1}, {"mase": 1.0}, settings)[0]
+    assert registry._gate("churn", {"auc": 0.80, "brier": 0.1}, {"auc": 0.801, "brier": 0.1}, settings)[0]
+
+
+@pytest.fixture(scope="module")
+def volume_long(sample):
+    from features.volume_series import build_volume_series
+
+    long = build_volume_series(sample.events)
+    return long[long["series_id"].isin(["tickets/total", "requirements/total"])].reset_index(drop=True)
+
+
+def _register_volume(settings, long: pd.DataFrame) -> int:
+    from training.forecasting.forecaster import train_volume
+
+    forecast = settings.forecast.model_copy(update={"backtest_folds": 1})
+    result = train_volume(
+        long, settings.model_copy(update={"forecast": forecast}), models=("seasonal_naive", "moving_average")
+    )
+    exp = ensure_experiment(settings.tracking.volume_experiment, settings)
+    with mlflow.start_run(experiment_id=exp) as run:
+        return registry.register(
+            "volume",
+            result.forecaster,
+            settings=settings,
+            run_id=run.info.run_id,
+            holdout=result.holdout,
+            metrics=result.forecaster.evaluate(result.holdout),
+            data_window={"data_end": f"{long['ds'].max():%Y-%m-%d}"},
+        )
+
+
+def test_volume_gate_scores_an_older_champion_with_the_challengers_history(store, settings, volume_long):
+    end = volume_long["ds"].max()
+    _register_volume(settings, volume_long[volume_long["ds"] <= end - pd.Timedelta(days=60)])
+    assert registry.promote("volume", settings).reason == "no champion yet"
+    _register_volume(settings, volume_long)
+    r = registry.promote("volume", settings)
+    # The old champion's own history ends 60 days before the holdout: scored from it, no forecast
+    # day meets a holdout day and its MASE is NaN (which used to pass the gate).
+    assert np.isfinite(r.comparison["champion"]["mase"]) and np.isfinite(r.comparison["challenger"]["mase"])
+    assert r.reason.startswith("challenger MASE") and r.promoted == (
+        r.comparison["challenger"]["mase"] <= r.comparison["champion"]["mase"]
+    )
+
+
+def test_volume_gate_refuses_when_nothing_is_comparable(store, settings, volume_long):
+    _register_volume(settings, volume_long[volume_long["series_id"] == "requirements/total"])
+    registry.promote("volume", settings, force=True)
+    _register_volume(settings, volume_long[volume_long["series_id"] == "tickets/total"])
+    r = registry.promote("volume", settings)
+    assert not r.promoted
+    assert r.reason == "cannot compare: challenger mase, champion mase is not a finite number"
