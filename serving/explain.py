@@ -76,10 +76,20 @@ def booster_shap(booster: lgb.Booster, X: np.ndarray, num_iteration: int | None 
 
 
 def tree_shap(model, X: pd.DataFrame) -> np.ndarray:
-    """SHAP values of a ChurnModel (rows, features + 1; the last column is the bias), exact."""
+    """SHAP values of a ChurnModel (rows, features + 1; the last column is the bias), exact.
+
+    A blend with a logistic regression adds the regression's exact contributions at its weight.
+    """
     if len(X) == 0:
         return np.zeros((0, len(model.feature_names_) + 1))
-    return booster_shap(model.booster_, model.matrix(X), getattr(model, "best_iteration_", None))
+    w = getattr(model, "linear_weight_", 0.0)
+    out = 0.0
+    if w < 1:
+        trees = booster_shap(model.booster_, model.matrix(X), getattr(model, "best_iteration_", None))
+        out = (1 - w) * trees
+    if w:
+        out = out + w * model.linear_.contributions(X[model.feature_names_])
+    return out
 
 
 def top_reasons(contrib: np.ndarray, features: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,3 +1,5 @@
+import copy
+
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -94,3 +96,15 @@ def test_empty_input_and_top_reasons(model):
     idx, top = top_reasons(contrib, ["a", "b", "c", "d"], 3)
     assert idx.tolist() == [[2, 0, -1], [3, -1, -1]]  # only positive contributions are reasons
     np.testing.assert_allclose(top[0], [0.9, 0.5, 0.0])
+
+
+def test_a_blend_explains_its_regression_part_too(model):
+    """Contributions add up to the blended raw score, whatever the blend's weight."""
+    from training.evaluation import LogisticBaseline
+
+    train, X = _frame(1500, 1), _frame(200, 5)
+    blend = copy.deepcopy(model)
+    blend.linear_ = LogisticBaseline().fit(train[blend.feature_names_], train["churned"])
+    for weight in (0.0, 0.5, 1.0):
+        blend.linear_weight_ = weight
+        np.testing.assert_allclose(tree_shap(blend, X).sum(axis=1), blend.raw_score(X), atol=1e-6)
