@@ -10,6 +10,7 @@ import pandas as pd
 from core.config import Settings
 from core.errors import DataError
 from core.io import write_frame
+from core.privacy import drop_suppressed, without_sensitive
 from features.contract import TABLES, EventData, TableSpec
 from features.validate import ValidationReport, validate_tables
 
@@ -85,7 +86,10 @@ def load_event_data(
     and reason, and the count is logged. Problems with a whole table raise DataError.
     """
     path = Path(path)
-    raw = read_raw_tables(path)
+    settings = settings or Settings()
+    # Sensitive columns (name, email, phone, ...) are dropped at the door: they never reach
+    # features, quarantine files, outputs or MLflow.
+    raw = {name: without_sensitive(df, settings) for name, df in read_raw_tables(path).items()}
     report = validate_tables(raw, as_of=as_of)
     fatal = report.table_problems()
     if fatal:
@@ -105,6 +109,7 @@ def load_event_data(
                 "quarantined %d of %d rows of %s into %s", len(bad), len(typed), name, quarantine_dir
             )
         clean[name] = typed.drop(index=bad).reset_index(drop=True) if bad else typed
+    clean = {name: drop_suppressed(df, settings) for name, df in clean.items()}
     if as_of is not None:
         clean = {name: _as_known_on(df, TABLES[name], pd.Timestamp(as_of)) for name, df in clean.items()}
     return EventData(**clean)
