@@ -16,7 +16,20 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from core.errors import NeedradarError
-from needradar.commands import churn, daily, data, demo, features, forecast, models, monitor, serve
+from needradar.commands import (
+    churn,
+    daily,
+    data,
+    demo,
+    features,
+    forecast,
+    housekeeping,
+    keys,
+    models,
+    monitor,
+    privacy,
+    serve,
+)
 
 app = typer.Typer(
     name="needradar",
@@ -30,6 +43,9 @@ app.add_typer(churn.app, name="churn")
 app.add_typer(models.app, name="models")
 app.add_typer(forecast.app, name="forecast")
 app.add_typer(monitor.app, name="monitor")
+app.add_typer(keys.app, name="keys")
+app.add_typer(privacy.app, name="privacy")
+app.command("housekeeping")(housekeeping.housekeeping)
 app.command("serve")(serve.serve)
 app.command("daily")(daily.daily)
 app.command("demo")(demo.demo)
