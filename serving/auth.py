@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import time
@@ -23,6 +24,7 @@ from core.errors import NeedradarError
 from core.io import write_text
 from core.locks import file_lock
 
+logger = logging.getLogger(__name__)
 ROLES = ("app", "retention", "planner", "admin")
 ENV_ADMIN = "env-admin"  # the name audit lines give to NEEDRADAR_API_KEY
 # Exact paths, so that a future route beginning with /docs or /metrics is not open by accident.
@@ -35,6 +37,14 @@ ROLE_PATHS: dict[str, tuple[str, ...]] = {
     "planner": ("/forecast", "/needs", "/ui/volumes/*", "/ui/service/*", "/ui/needs/*"),
 }
 ANY_ROLE = ("/ui", "/ui/login", "/ui/logout", "/ui/static/*")  # any valid key may see these
+# Pages that check a session cookie themselves (with `caller_from_session` and `allowed`), so
+# that a browser without a bearer header gets the login form instead of a bare 401.
+SESSION_PAGES = "/ui"
+
+
+def checks_own_session(path: str, has_bearer: bool) -> bool:
+    """Whether the middleware leaves the check to the dashboard (a page, no bearer header)."""
+    return not has_bearer and (path == SESSION_PAGES or path.startswith(SESSION_PAGES + "/"))
 
 
 @dataclass(frozen=True)
@@ -144,8 +154,12 @@ class _KeyCache:
             except FileNotFoundError:
                 stamp = None
             if stamp != self.stamp:
-                self.entries = read_keys(self.path) if stamp else []
-                self.stamp = stamp
+                try:
+                    self.entries = read_keys(self.path) if stamp else []
+                    self.stamp = stamp
+                except NeedradarError as e:  # keep serving the last good keys; say why once
+                    logger.error("%s", e)
+                    self.stamp = stamp
         return self.entries
 
 

@@ -1,9 +1,11 @@
 """The ASGI middleware in front of the service: keys and roles, body size, and the audit log.
 
-Order of checks: open paths pass; a missing, odd or unknown key gets 401; a key whose role may not
-call the path gets 403 naming the role needed; a body larger than `security.max_body_bytes` gets
-413 before anything parses it. Every checked request leaves one JSON line in the audit log: time,
-key name, role, path, status and how many customers the answer held, never a key or a customer.
+Order of checks: open paths pass; dashboard pages without a bearer header check their own
+session cookie (`serving.auth.caller_from_session`); a missing, odd or unknown key gets 401; a key
+whose role may not call the path gets 403 naming the role needed; a body larger than
+`security.max_body_bytes` gets 413 before anything parses it. Every checked request leaves one JSON
+line in the audit log: time, key name, role, path, status and how many customers the answer held,
+never a key or a customer.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 from typing import Any
 
 from core.config import Settings
-from serving.auth import Caller, allowed, bearer, identify, is_open, required_role
+from serving.auth import Caller, allowed, bearer, checks_own_session, identify, is_open, required_role
 
 logger = logging.getLogger("needradar.guard")
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -131,7 +133,10 @@ class GuardMiddleware:
             if client in LOOPBACK:
                 return Caller("insecure", "admin"), None
             return None, (401, {"error": "the service runs --insecure: only loopback clients are served"})
-        token = bearer(scope.get("headers") or [], self.settings.security.max_header_bytes)
+        headers = scope.get("headers") or []
+        if checks_own_session(path, any(k.lower() == b"authorization" for k, _ in headers)):
+            return None, None
+        token = bearer(headers, self.settings.security.max_header_bytes)
         caller = identify(token, self.settings) if token else None
         if caller is None:
             return None, (

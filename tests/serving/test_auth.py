@@ -112,3 +112,19 @@ def test_broken_key_file_is_named(cfg):
     auth.keys_path(cfg).write_text("{not json")
     with pytest.raises(NeedradarError, match="keys.json: not a needradar key file"):
         auth.read_keys(auth.keys_path(cfg))
+
+
+def test_dashboard_pages_without_a_bearer_check_their_own_session():
+    assert auth.checks_own_session("/ui/retention", has_bearer=False)
+    assert auth.checks_own_session("/ui", has_bearer=False)
+    assert not auth.checks_own_session("/ui/retention", has_bearer=True)
+    assert not auth.checks_own_session("/uix", has_bearer=False)
+    assert not auth.checks_own_session("/score", has_bearer=False)
+
+
+def test_a_broken_key_file_keeps_the_last_good_keys(cfg, caplog):
+    key = auth.add_key(cfg, "kept", "planner")
+    assert auth.role_for(key.encode(), cfg) == "planner"
+    auth.keys_path(cfg).write_text("{broken")
+    assert auth.role_for(key.encode(), cfg) == "planner"
+    assert "not a needradar key file" in caplog.text
