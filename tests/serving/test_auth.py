@@ -128,3 +128,15 @@ def test_a_broken_key_file_keeps_the_last_good_keys(cfg, caplog):
     auth.keys_path(cfg).write_text("{broken")
     assert auth.role_for(key.encode(), cfg) == "planner"
     assert "not a needradar key file" in caplog.text
+
+
+def test_insecure_binds_to_loopback_only():
+    from typer.testing import CliRunner
+
+    from needradar.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--insecure", "--host", "0.0.0.0"])
+    assert result.exit_code != 0
+    assert "--insecure serves without keys, so it binds to loopback only, not 0.0.0.0" in str(
+        result.exception
+    )
