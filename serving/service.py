@@ -290,6 +290,7 @@ class NeedRadar:
         limit = min(self.settings.serving.max_horizon_days, state.volume.model.horizon)
         if not 1 <= horizon <= limit:
             return _error(ctx, 422, "horizon", f"horizon must be between 1 and {limit} days, got {horizon}")
+        series = list(dict.fromkeys(series))  # a repeated series costs nothing extra
         unknown = [s for s in series if s not in state.volume.model.selection_]
         if unknown:
             return _error(ctx, 404, "series", f"unknown series {', '.join(unknown[:5])}")

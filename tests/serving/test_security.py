@@ -7,9 +7,11 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,8 +19,9 @@ import yaml
 from typer.testing import CliRunner
 
 from needradar.cli import app
+from needradar.commands.serve import bentoml_command
 from tests.serving.conftest import SMALL_CONFIG
-from tests.serving.test_service import _free_port, _start
+from tests.serving.test_service import _free_port
 
 pytestmark = pytest.mark.slow
 ADMIN = "env-admin-key-0123"
@@ -36,7 +39,7 @@ def _cli(*args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def secured(trained_home):
+def secured(trained_home, tmp_path_factory):
     home = trained_home["home"]
     config = home / "secured.yaml"
     config.write_text(yaml.safe_dump({**SMALL_CONFIG, "security": SECURITY}))
@@ -56,7 +59,9 @@ def secured(trained_home):
         "NEEDRADAR_INSECURE": "0",
         "NEEDRADAR_MAX_CONCURRENCY": "6",
     }
-    proc = _start(env, port)
+    # the server's log goes to a file: a pipe nobody reads fills up and blocks the server
+    log = (tmp_path_factory.mktemp("server_log") / "server.log").open("w")
+    proc = subprocess.Popen(bentoml_command("127.0.0.1", port), env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 180
     while time.time() < deadline:
@@ -66,7 +71,7 @@ def secured(trained_home):
         except httpx.HTTPError:
             pass
         if proc.poll() is not None:
-            pytest.fail(f"server exited: {proc.stdout.read()}")
+            pytest.fail(f"server exited: {Path(log.name).read_text()}")
         time.sleep(0.5)
     else:
         proc.kill()
@@ -74,6 +79,7 @@ def secured(trained_home):
     yield {"url": url, "keys": {**keys, "env-admin": ADMIN}, **trained_home}
     proc.terminate()
     proc.wait(timeout=30)
+    log.close()
     mp.undo()
 
 
