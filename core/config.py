@@ -329,7 +329,10 @@ class AlertsConfig(Section):
     negative_review_rate: float = 0.05
     # "Consultation volume up 200% year on year" -> actual >= 3x last year's.
     yoy_surge_ratio: float = 3.0
-    webhook_url: str | None = None
+    webhook_url: str | None = None  # a secret: set it from a private config, it is never logged
+    webhook_attempts: int = Field(4, gt=0)
+    webhook_backoff_seconds: float = Field(1.0, ge=0)  # doubles after each failed attempt
+    webhook_timeout_seconds: float = Field(5.0, gt=0)
     owners: dict[str, str] = {
         "volume": "capacity-planning",
         "drift": "ml-engineering",
@@ -377,6 +380,33 @@ class ServingConfig(Section):
     max_horizon_days: int = Field(90, gt=0)
 
 
+class SecurityConfig(Section):
+    """Role keys, the audit log and request limits of the HTTP service."""
+
+    keys_file: Path = Path("keys.json")
+    audit_log: Path = Path("audit.jsonl")
+    key_cache_seconds: float = Field(2.0, ge=0)  # a revoked key stops working within this time
+    max_body_bytes: int = Field(2_000_000, gt=0)
+    max_header_bytes: int = Field(1024, gt=0)
+    max_list_items: int = Field(100, gt=0)  # filters and series; ids and rows use serving.max_batch
+    reload_poll_seconds: float = Field(10.0, gt=0)  # each worker checks the registry this often
+
+
+class PrivacyConfig(Section):
+    """Personal data: columns that never become features, and the keyed hash for customer ids."""
+
+    sensitive_columns: list[str] = ["name", "email", "phone", "address", "id_number"]
+    pseudonym_key_env: str = "NEEDRADAR_PSEUDONYM_KEY"
+    suppression_file: Path = Path("privacy/suppressed.txt")
+
+
+class HousekeepingConfig(Section):
+    """Retention of runtime outputs: daily ones for a week, one per month for a year."""
+
+    daily_keep_days: int = Field(7, gt=0)
+    monthly_keep_months: int = Field(12, ge=0)
+
+
 class ConfigFile(Section):
     """What a YAML config file holds: one section per area."""
 
@@ -394,6 +424,9 @@ class ConfigFile(Section):
     staffing: StaffingConfig = StaffingConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     serving: ServingConfig = ServingConfig()
+    security: SecurityConfig = SecurityConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    housekeeping: HousekeepingConfig = HousekeepingConfig()
 
 
 class Settings(ConfigFile):

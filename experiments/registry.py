@@ -3,6 +3,9 @@
 Models are MLflow pyfunc models wrapping needradar's own objects (ChurnModel, VolumeForecaster),
 registered as `needradar-churn` / `needradar-volume` with the aliases `challenger` and `champion`.
 The champion history is kept as a registered-model tag so that rollback knows the previous one.
+Changes to the aliases and the history happen under a file lock in the home folder, and a champion
+change is journaled first: a crash between the alias and the history tag is finished by the next
+command that touches the registry.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from mlflow.exceptions import MlflowException
 
 from core.config import Settings
 from core.errors import ModelNotFoundError, NeedradarError
+from core.io import write_json
+from core.locks import file_lock
+from core.privacy import pseudonymise
 from experiments.tracking import use_tracking
 
 logger = logging.getLogger(__name__)
@@ -97,11 +103,13 @@ def register(
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "needradar_model"
         _save_object(model_obj, folder)
+        if "customer_id" in holdout:  # MLflow artifacts never hold a raw customer id
+            holdout = holdout.assign(customer_id=pseudonymise(holdout["customer_id"], settings))
         holdout.to_parquet(Path(tmp) / "holdout.parquet", index=False)
         (Path(tmp) / "training.json").write_text(json.dumps({"metrics": metrics, "data_window": data_window}))
         active = mlflow.active_run()
         same = active is not None and active.info.run_id == run_id
-        with nullcontext() if same else mlflow.start_run(run_id=run_id):
+        with registry_lock(settings), nullcontext() if same else mlflow.start_run(run_id=run_id):
             mlflow.log_artifact(str(Path(tmp) / "holdout.parquet"), "holdout")
             mlflow.log_artifact(str(Path(tmp) / "training.json"), "holdout")
             info = mlflow.pyfunc.log_model(
@@ -114,7 +122,8 @@ def register(
             )
     version = int(info.registered_model_version)
     client.set_model_version_tag(name, str(version), "run_id", run_id)
-    client.set_registered_model_alias(name, "challenger", str(version))
+    with registry_lock(settings):
+        client.set_registered_model_alias(name, "challenger", str(version))
     logger.info("registered %s version %d as challenger", name, version)
     return version
 
@@ -267,12 +276,75 @@ def _history(client: MlflowClient, name: str) -> list[int]:
     return [int(v) for v in tags.get(HISTORY_TAG, "").split(",") if v]
 
 
-def _set_champion(client: MlflowClient, name: str, version: int, history: list[int]) -> None:
+def registry_lock(settings: Settings):
+    """One registry writer at a time on this machine (train, promote, rollback, daily)."""
+    return file_lock(settings.home / "registry" / "registry.lock")
+
+
+def _journal(settings: Settings, name: str) -> Path:
+    return settings.home / "registry" / f"{name}.pending.json"
+
+
+def _apply_champion(client: MlflowClient, name: str, version: int, history: list[int]) -> None:
     client.set_registered_model_alias(name, "champion", str(version))
     client.set_registered_model_tag(name, HISTORY_TAG, ",".join(map(str, history)))
 
 
+def _set_champion(
+    client: MlflowClient, name: str, version: int, history: list[int], settings: Settings
+) -> None:
+    """Move the alias and the history together: journal, both calls, then drop the journal."""
+    journal = _journal(settings, name)
+    write_json(journal, {"version": version, "history": history})
+    _apply_champion(client, name, version, history)
+    journal.unlink()
+
+
+def repair(settings: Settings) -> list[str]:
+    """Finish champion changes that a crash interrupted; returns the model names repaired.
+
+    Call it holding `registry_lock`: a journal seen under the lock belongs to a dead process.
+    """
+    repaired = []
+    for journal in sorted((settings.home / "registry").glob("*.pending.json")):
+        name = journal.name.removesuffix(".pending.json")
+        pending = json.loads(journal.read_text())
+        _apply_champion(MlflowClient(), name, int(pending["version"]), [int(v) for v in pending["history"]])
+        journal.unlink()
+        logger.warning("finished an interrupted champion change of %s (version %s)", name, pending["version"])
+        repaired.append(name)
+    return repaired
+
+
+def _repair_if_needed(settings: Settings) -> None:
+    if any((settings.home / "registry").glob("*.pending.json")):
+        with registry_lock(settings):
+            use_tracking(settings)
+            repair(settings)
+
+
+def champion_versions(settings: Settings) -> dict[str, int | None]:
+    """The champion version of each task (None without one): a cheap check for servers."""
+    use_tracking(settings)
+    client = MlflowClient()
+    out: dict[str, int | None] = {}
+    for task in ("churn", "volume"):
+        try:
+            out[task] = int(client.get_model_version_by_alias(model_name(task, settings), "champion").version)
+        except MlflowException:
+            out[task] = None
+    return out
+
+
 def promote(task: Task, settings: Settings, force: bool = False) -> PromotionResult:
+    """Move `champion` to the challenger when it is not worse on the challenger's holdout."""
+    with registry_lock(settings):
+        use_tracking(settings)
+        repair(settings)
+        return _promote(task, settings, force)
+
+
+def _promote(task: Task, settings: Settings, force: bool = False) -> PromotionResult:
     """Move `champion` to the challenger when it is not worse on the challenger's holdout."""
     use_tracking(settings)
     client = MlflowClient()
@@ -305,7 +377,7 @@ def promote(task: Task, settings: Settings, force: bool = False) -> PromotionRes
     if not ok and force:
         ok, reason = True, f"forced: {reason}"
     if ok:
-        _set_champion(client, name, challenger.version, history + [challenger.version])
+        _set_champion(client, name, challenger.version, history + [challenger.version], settings)
     return PromotionResult(
         task, ok, reason, challenger.version, champion.version if champion else None, comparison
     )
@@ -313,18 +385,26 @@ def promote(task: Task, settings: Settings, force: bool = False) -> PromotionRes
 
 def rollback(task: Task, settings: Settings) -> tuple[int, int]:
     """Return `champion` to the previous champion; returns (from_version, to_version)."""
+    with registry_lock(settings):
+        use_tracking(settings)
+        repair(settings)
+        return _rollback(task, settings)
+
+
+def _rollback(task: Task, settings: Settings) -> tuple[int, int]:
     use_tracking(settings)
     client = MlflowClient()
     name = model_name(task, settings)
     history = _history(client, name)
     if len(history) < 2:
         raise NeedradarError(f"{name} has no previous champion to roll back to")
-    _set_champion(client, name, history[-2], history[:-1])
+    _set_champion(client, name, history[-2], history[:-1], settings)
     return history[-1], history[-2]
 
 
 def list_versions(settings: Settings, task: Task | None = None) -> pd.DataFrame:
     """Versions, aliases, creation time, key metrics and data window of the registered models."""
+    _repair_if_needed(settings)
     use_tracking(settings)
     client = MlflowClient()
     rows = []

@@ -11,6 +11,7 @@ import pandas as pd
 from core.config import Settings
 from core.errors import DataError
 from core.io import check_csv, write_frame
+from core.privacy import drop_suppressed, without_sensitive
 from features.contract import TABLES, EventData, TableSpec
 from features.partition import read_dataset_table
 from features.validate import ValidationReport, validate_tables
@@ -95,7 +96,10 @@ def load_event_data(
     table raise DataError.
     """
     path = Path(path)
-    raw = read_raw_tables(path, bucket)
+    settings = settings or Settings()
+    # Sensitive columns (name, email, phone, ...) are dropped at the door: they never reach
+    # features, quarantine files, outputs or MLflow.
+    raw = {name: without_sensitive(df, settings) for name, df in read_raw_tables(path, bucket).items()}
     report = validate_tables(raw)  # rows after the as-of date are left out below, not invalid
     fatal = report.table_problems()
     if fatal:
@@ -132,6 +136,7 @@ def load_event_data(
         keep = ~later
         keep[bad] = False
         clean[name] = typed[keep].reset_index(drop=True)
+    clean = {name: drop_suppressed(df, settings) for name, df in clean.items()}
     if day is not None:
         clean = {name: _as_known_on(df, TABLES[name], day) for name, df in clean.items()}
     return EventData(**clean)

@@ -185,8 +185,14 @@ def customer_vectors(events: EventData, as_of: pd.Timestamp | str, settings: Set
     for col in ("plan", "segment", "region_tier"):
         if col in cust:
             out[col] = cust[col]
-    for col in cust.columns:  # extra columns may become features
-        if col not in out and col not in SKIP_EXTRA and pd.api.types.is_numeric_dtype(cust[col]):
+    sensitive = {c.lower() for c in settings.privacy.sensitive_columns}
+    for col in cust.columns:  # extra numeric columns become features, personal data never does
+        if (
+            col not in out
+            and col not in SKIP_EXTRA
+            and str(col).lower() not in sensitive
+            and pd.api.types.is_numeric_dtype(cust[col])
+        ):
             out[col] = cust[col].to_numpy()
 
     contact_ages = []

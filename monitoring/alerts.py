@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,7 +14,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from core.config import Settings
-from core.io import write_text
+from core.locks import file_lock
 
 logger = logging.getLogger(__name__)
 
@@ -73,24 +75,37 @@ def make_alert(
 
 
 def read_alerts(path: Path) -> list[Alert]:
+    """The alerts of a file; a line cut short by a crash is skipped with a warning."""
     if not path.exists():
         return []
-    return [Alert.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
+    out = []
+    for n, line in enumerate(path.read_text().splitlines(), start=1):
+        if line.strip():
+            try:
+                out.append(Alert.model_validate_json(line))
+            except ValueError:
+                logger.warning("%s line %d: not a complete alert, skipped", path, n)
+    return out
 
 
 def emit(alerts: list[Alert], day_dir: Path, settings: Settings) -> list[Alert]:
-    """Log, append to `day_dir/alerts.jsonl` (atomically, no id twice) and post to the webhook.
+    """Log, append to `day_dir/alerts.jsonl` and post to the webhook.
 
-    Returns the alerts that were new for that day.
+    The file is appended to (never rewritten) under a lock, so concurrent runs lose nothing and
+    no id is written twice. Returns the alerts that were new for that day.
     """
     path = Path(day_dir) / "alerts.jsonl"
-    known = read_alerts(path)
-    seen = {a.id for a in known}
-    new = []
-    for a in alerts:
-        if a.id not in seen:
-            seen.add(a.id)
-            new.append(a)
+    with file_lock(path.with_name(".alerts.lock")):
+        seen = {a.id for a in read_alerts(path)}
+        new = []
+        for a in alerts:
+            if a.id not in seen:
+                seen.add(a.id)
+                new.append(a)
+        with open(path, "a", encoding="utf-8") as f:  # one write: whole lines or, on a crash, a cut one
+            f.write("".join(a.model_dump_json() + "\n" for a in new))
+            f.flush()
+            os.fsync(f.fileno())
     for a in new:
         logger.log(
             LOG_LEVEL[a.level],
@@ -101,25 +116,36 @@ def emit(alerts: list[Alert], day_dir: Path, settings: Settings) -> list[Alert]:
             a.owner,
             a.respond_by,
         )
-    if new:
-        write_text(path, "".join(a.model_dump_json() + "\n" for a in known + new))
-        if settings.alerts.webhook_url:
-            post_webhook(settings.alerts.webhook_url, new)
-    elif not path.exists():
-        write_text(path, "")
+    if new and settings.alerts.webhook_url:
+        post_webhook(settings.alerts.webhook_url, new, path.with_name("alerts.dead-letter.jsonl"), settings)
     return new
 
 
-def post_webhook(url: str, alerts: list[Alert], timeout: float = 5.0) -> bool:
-    """POST the alerts as JSON; a failure is logged, never fatal."""
+def post_webhook(url: str, alerts: list[Alert], dead_letter: Path, settings: Settings) -> bool:
+    """POST the alerts as JSON, retrying with exponential back-off; never fatal.
+
+    Alerts that could not be delivered are appended to `dead_letter`. The URL (often a secret
+    token) is never logged, only the status code or the kind of error.
+    """
     import httpx
 
-    try:
-        r = httpx.post(
-            url, json={"alerts": [json.loads(a.model_dump_json()) for a in alerts]}, timeout=timeout
-        )
-        r.raise_for_status()
-        return True
-    except httpx.HTTPError as e:
-        logger.error("webhook %s failed: %s", url, e)
-        return False
+    cfg = settings.alerts
+    payload = {"alerts": [json.loads(a.model_dump_json()) for a in alerts]}
+    problem = ""
+    for attempt in range(1, cfg.webhook_attempts + 1):
+        try:
+            r = httpx.post(url, json=payload, timeout=cfg.webhook_timeout_seconds)
+            if r.status_code < 400:
+                return True
+            problem = f"HTTP {r.status_code}"
+            if r.status_code < 500 and r.status_code != 429:
+                break  # the receiver refuses this payload: retrying will not help
+        except httpx.HTTPError as e:
+            problem = type(e).__name__
+        logger.warning("alert webhook attempt %d of %d failed: %s", attempt, cfg.webhook_attempts, problem)
+        if attempt < cfg.webhook_attempts:
+            time.sleep(cfg.webhook_backoff_seconds * 2 ** (attempt - 1))
+    with file_lock(dead_letter.with_name(".dead-letter.lock")), open(dead_letter, "a", encoding="utf-8") as f:
+        f.write("".join(a.model_dump_json() + "\n" for a in alerts))
+    logger.error("alert webhook failed (%s); %d alert(s) kept in %s", problem, len(alerts), dead_letter)
+    return False

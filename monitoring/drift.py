@@ -44,7 +44,7 @@ def cached_reference(settings: Settings, model_version: int | str, build) -> pd.
     path = reference_cache(settings, model_version)
     if path.exists():
         return pd.read_parquet(path)
-    ref = sample_rows(build(), SAMPLE_ROWS)
+    ref = sample_rows(build(), SAMPLE_ROWS).drop(columns="customer_id", errors="ignore")  # not needed
     write_frame(ref, path)
     logger.info("cached the drift reference of model v%s (%d rows)", model_version, len(ref))
     return ref

@@ -25,9 +25,12 @@ from needradar.commands import (
     features,
     feedback,
     forecast,
+    housekeeping,
+    keys,
     models,
     monitor,
     needs,
+    privacy,
     serve,
 )
 
@@ -46,6 +49,9 @@ app.add_typer(monitor.app, name="monitor")
 app.add_typer(campaign.app, name="campaign")
 app.add_typer(needs.app, name="needs")
 app.add_typer(feedback.app, name="feedback")
+app.add_typer(keys.app, name="keys")
+app.add_typer(privacy.app, name="privacy")
+app.command("housekeeping")(housekeeping.housekeeping)
 app.command("serve")(serve.serve)
 app.command("daily")(daily.daily)
 app.command("demo")(demo.demo)

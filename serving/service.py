@@ -1,20 +1,20 @@
 """The BentoML service: scores with reasons, the at-risk list, forecasts and model info over HTTP.
 
 Start with `needradar serve` or `bentoml serve` from the repository root. Every endpoint but
-/livez, /readyz, /metrics and the docs needs `Authorization: Bearer <key>`, the key being the
-value of the environment variable named by `serving.api_key_env` (default NEEDRADAR_API_KEY),
-read once into `Settings.api_key`. BentoML arguments: `--arg config=FILE`, `--arg insecure=true`.
+/livez, /readyz, /metrics and the docs needs `Authorization: Bearer <key>` of a role allowed to
+call it (serving/auth.py); serving/guard.py checks keys, roles and body size, and audits.
+The key of `NEEDRADAR_API_KEY` is read once into `Settings.api_key`. BentoML arguments:
+`--arg config=FILE`, `--arg insecure=true`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import gc
-import hmac
-import json
 import logging
 import math
 import os
+import threading
+import time
 from typing import Annotated, Any
 
 import bentoml
@@ -23,9 +23,9 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from serving.batcher import MicroBatcher
+from serving.guard import CUSTOMERS_HEADER, GuardMiddleware
 
 logger = logging.getLogger("needradar.service")
-OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/metrics", "/docs", "/docs.json", "/static_content")
 Value = Annotated[float, Field(allow_inf_nan=False)] | str | bool | None
 
 
@@ -46,35 +46,11 @@ def _settings():
     return load_config(ARGUMENTS.config)
 
 
-class AuthMiddleware:
-    """Bearer-token check for every path but health, readiness, metrics and the API docs."""
+class Guard(GuardMiddleware):
+    """The guard with this server's settings and `--arg insecure`."""
 
     def __init__(self, app, **_: Any) -> None:
-        settings = _settings()
-        self.app = app
-        self.key = settings.api_key
-        self.key_env = settings.serving.api_key_env
-        self.insecure = ARGUMENTS.insecure
-
-    async def __call__(self, scope, receive, send):
-        path = scope.get("path", "")
-        if scope["type"] != "http" or self.insecure or path == "/" or path.startswith(OPEN_PATHS):
-            return await self.app(scope, receive, send)
-        header = dict(scope.get("headers") or []).get(b"authorization", b"").decode()
-        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-        if self.key and hmac.compare_digest(token, self.key):
-            return await self.app(scope, receive, send)
-        body = json.dumps(
-            {"error": f"missing or wrong API key; send Authorization: Bearer <{self.key_env}>"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        super().__init__(app, settings=_settings(), insecure=ARGUMENTS.insecure)
 
 
 def _clean(obj):
@@ -97,6 +73,24 @@ def _clean(obj):
 def _error(ctx: bentoml.Context, status: int, field: str | None, message: str) -> dict:
     ctx.response.status_code = status
     return {"error": message, "field": field}
+
+
+def _too_many(ctx: bentoml.Context, field: str, items: list | None, limit: int) -> dict | None:
+    if items is not None and len(items) > limit:
+        return _error(ctx, 413, field, f"{len(items)} items exceed the limit of {limit}")
+    return None
+
+
+def _versions(state) -> dict[str, int | None]:
+    return {t: getattr(getattr(state, t), "version", None) for t in ("churn", "volume")}
+
+
+def _stamp(ctx: bentoml.Context, state, customers: int | None = None) -> None:
+    """Label the answer with the model versions behind it (and, for the audit, its customers)."""
+    versions = _versions(state)
+    ctx.response.headers["x-needradar-model-versions"] = ",".join(f"{t}={v}" for t, v in versions.items())
+    if customers is not None:
+        ctx.response.headers[CUSTOMERS_HEADER.decode()] = str(customers)
 
 
 def _model_info(state) -> dict:
@@ -127,11 +121,21 @@ def _list_terms(state) -> dict:
     }
 
 
-def _score_stored(state, ids: list[str]) -> dict[str, dict]:
-    """Score stored customers of the latest day; results by customer id."""
+class _Rows:
+    """Behaviour vectors sent by a client, scored through the same batcher as stored ones."""
+
+    def __init__(self, state, frame: pd.DataFrame) -> None:
+        self.state, self.frame = state, frame
+
+
+def _score_stored(context, ids: list[str]) -> dict[str, dict]:
+    """Score stored customers of the latest day (or a client's rows); results by customer id."""
     from serving.scoring import score_customers
 
-    frame = state.latest.vectors.loc[ids].reset_index(drop=True)
+    if isinstance(context, _Rows):
+        state, frame = context.state, context.frame
+    else:
+        state, frame = context, context.latest.vectors.loc[ids].reset_index(drop=True)
     return {
         r["customer_id"]: r
         for r in score_customers(state.churn.model, frame, state.settings, **_list_terms(state)).to_dict(
@@ -147,21 +151,36 @@ def _warm_up(state) -> None:
 
 
 @bentoml.service(
-    name="needradar", traffic={"timeout": 60}, workers=int(os.environ.get("NEEDRADAR_WORKERS", "1"))
+    name="needradar",
+    # Past max_concurrency requests in flight a worker answers 429 at once instead of queueing
+    # them into timeouts; a request still running after `timeout` seconds is cut off.
+    traffic={
+        "timeout": float(os.environ.get("NEEDRADAR_TIMEOUT", "30")),
+        "max_concurrency": int(os.environ.get("NEEDRADAR_MAX_CONCURRENCY", "64")),
+    },
+    workers=int(os.environ.get("NEEDRADAR_WORKERS", "1")),
 )
 class NeedRadar:
     def __init__(self) -> None:
+        from serving.auth import stored_keys
         from serving.client_errors import log_client_errors_in_one_line
-        from serving.state import load_state
+        from serving.state import load_state, source_stamp
 
         log_client_errors_in_one_line()
         self.settings = _settings()
-        if not self.settings.api_key and not ARGUMENTS.insecure:
-            key_env = self.settings.serving.api_key_env
-            raise RuntimeError(f"{key_env} is not set; set it, or start with --insecure for local use")
+        if not self.settings.api_key and not stored_keys(self.settings) and not ARGUMENTS.insecure:
+            raise RuntimeError(
+                f"{self.settings.serving.api_key_env} is not set and no key was added with "
+                "`needradar keys add`; set one, or start with --insecure for local use"
+            )
+        self._reload_lock = threading.Lock()
+        self._source = source_stamp(self.settings)
         self.state = load_state(self.settings)
         _warm_up(self.state)
         self.batcher = MicroBatcher(_score_stored, self.settings.serving.max_batch)
+        # Every worker follows the registry's champion alias and the newest daily outputs itself,
+        # so a reload reaches all workers, not only the one that answered /reload.
+        threading.Thread(target=self._follow_sources, name="needradar-reload", daemon=True).start()
         # The models and outputs live as long as the process: keep them out of the garbage
         # collector's full passes, which otherwise stall requests for hundreds of milliseconds.
         gc.collect()
@@ -178,7 +197,6 @@ class NeedRadar:
     ) -> dict:
         """Churn probability, risk tier, value tier, value at risk and top reasons per customer."""
         from core.errors import NeedradarError
-        from serving.scoring import score_customers
 
         state = self.state  # one consistent snapshot even if /reload swaps it meanwhile
         if (customer_ids is None) == (rows is None):
@@ -188,13 +206,13 @@ class NeedRadar:
             return _error(
                 ctx, 422, "customer_ids" if customer_ids is not None else "rows", "must not be empty"
             )
-        if len(items) > self.settings.serving.max_batch:
-            return _error(
-                ctx,
-                413,
-                "customer_ids" if customer_ids is not None else "rows",
-                f"{len(items)} items exceed the batch limit of {self.settings.serving.max_batch}",
-            )
+        if too_many := _too_many(
+            ctx,
+            "customer_ids" if customer_ids is not None else "rows",
+            items,
+            self.settings.serving.max_batch,
+        ):
+            return too_many
         if state.churn is None:
             return _error(
                 ctx, 503, None, "no champion churn model; run `needradar churn train` and promote it"
@@ -217,15 +235,13 @@ class NeedRadar:
             if "customer_id" not in frame:
                 frame["customer_id"] = [f"row-{i}" for i in range(len(frame))]
             frame["customer_id"] = frame["customer_id"].astype(str)
+            ids = list(frame["customer_id"])
             try:
-                scored = await asyncio.to_thread(
-                    score_customers, state.churn.model, frame, self.settings, **_list_terms(state)
-                )
+                by_id = await self.batcher.submit(_Rows(state, frame), list(dict.fromkeys(ids)))
             except NeedradarError as e:
                 return _error(ctx, 422, "rows", str(e))
-            by_id = {r["customer_id"]: r for r in scored.to_dict("records")}
-            ids = list(frame["customer_id"])
         results = [errors.get(i) or by_id[c] for i, c in enumerate(ids)]
+        _stamp(ctx, state, customers=len(results) - len(errors))
         return _clean(
             {
                 "model_version": state.churn.version,
@@ -249,6 +265,15 @@ class NeedRadar:
     ) -> dict:
         """Today's (or a stored day's) at-risk list, filtered and paginated."""
         state = self.state
+        limit = self.settings.security.max_list_items
+        for name, items in (
+            ("risk_tiers", risk_tiers),
+            ("value_tiers", value_tiers),
+            ("segments", segments),
+            ("regions", regions),
+        ):
+            if too_many := _too_many(ctx, name, items, limit):
+                return too_many
         if not state.days:
             return _error(ctx, 503, None, "no daily outputs yet; run `needradar daily` first")
         day = as_of or max(state.days)
@@ -269,6 +294,7 @@ class NeedRadar:
                 df = df[df[col].isin(allowed)]
         total = len(df)
         part = df.iloc[(page - 1) * page_size : page * page_size]
+        _stamp(ctx, state, customers=len(part))
         return _clean(
             {
                 "as_of": day,
@@ -315,6 +341,8 @@ class NeedRadar:
         from core.errors import NeedradarError
 
         state = self.state
+        if too_many := _too_many(ctx, "series", series, self.settings.security.max_list_items):
+            return too_many
         if state.volume is None:
             return _error(
                 ctx, 503, None, "no champion volume model; run `needradar forecast train` and promote it"
@@ -322,6 +350,7 @@ class NeedRadar:
         limit = min(self.settings.serving.max_horizon_days, state.volume.model.horizon)
         if not 1 <= horizon <= limit:
             return _error(ctx, 422, "horizon", f"horizon must be between 1 and {limit} days, got {horizon}")
+        series = list(dict.fromkeys(series))  # a repeated series costs nothing extra
         unknown = [s for s in series if s not in state.volume.model.selection_]
         if unknown:
             return _error(ctx, 404, "series", f"unknown series {', '.join(unknown[:5])}")
@@ -347,6 +376,7 @@ class NeedRadar:
             a for a in (latest.alerts if latest else []) if a["kind"] == "volume" and a["subject"] in series
         ]
         staffing = latest.staffing if latest is not None else None
+        _stamp(ctx, state)
         return _clean(
             {
                 "model_version": version,
@@ -359,20 +389,42 @@ class NeedRadar:
         )
 
     @bentoml.api(route="/model_info")
-    def model_info(self) -> dict:
+    def model_info(self, ctx: bentoml.Context) -> dict:
         """The model versions and aliases serving, their training metrics and data windows."""
-        return _model_info(self.state)
+        state = self.state
+        _stamp(ctx, state)
+        return _model_info(state)
 
     @bentoml.api(route="/reload")
-    def reload(self) -> dict:
+    def reload(self, ctx: bentoml.Context) -> dict:
         """Load the current champions and outputs, then swap them in; requests in flight finish
-        on the state they started with."""
-        from serving.state import load_state
+        on the state they started with. Other workers follow within `reload_poll_seconds`."""
+        state = self._reload()
+        _stamp(ctx, state)
+        return _model_info(state)  # calling the API method would go through HTTP again
 
-        state = load_state(self.settings)
-        _warm_up(state)
-        self.state = state
-        return _model_info(self.state)  # calling the API method would go through HTTP again
+    def _reload(self):
+        """One reload at a time, so that a slower, older load never replaces a newer one."""
+        from serving.state import load_state, source_stamp
+
+        with self._reload_lock:
+            source = source_stamp(self.settings)
+            state = load_state(self.settings)
+            _warm_up(state)
+            self.state, self._source = state, source
+            return state
+
+    def _follow_sources(self) -> None:
+        from serving.state import source_stamp
+
+        while True:
+            time.sleep(self.settings.security.reload_poll_seconds)
+            try:
+                if source_stamp(self.settings) != self._source:
+                    logger.info("champion or daily outputs changed; reloading")
+                    self._reload()
+            except Exception:  # a failed check must not end the thread; the next one retries
+                logger.exception("reload check failed")
 
 
-NeedRadar.add_asgi_middleware(AuthMiddleware)
+NeedRadar.add_asgi_middleware(Guard)

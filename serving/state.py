@@ -99,3 +99,16 @@ def load_state(settings: Settings, days: int = 7) -> ServingState:
         len(out),
     )
     return ServingState(settings, models["churn"], models["volume"], out)
+
+
+def source_stamp(settings: Settings) -> tuple:
+    """What a reload would pick up: the champion versions and the newest daily output.
+
+    Cheap enough to poll every few seconds from every worker.
+    """
+    from experiments.registry import champion_versions
+
+    root = settings.path("output")
+    days = sorted(root.glob("????-??-??/at_risk.parquet")) if root.exists() else []
+    newest = (days[-1].parent.name, days[-1].stat().st_mtime_ns) if days else None
+    return tuple(sorted(champion_versions(settings).items())), newest

@@ -11,6 +11,8 @@ import typer
 
 from core.config import REPO_ROOT
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
 
 def bentoml_command(host: str, port: int, config: Path | None = None, insecure: bool = False) -> list[str]:
     """The `bentoml serve` command line for the service, from the repository root.
@@ -41,16 +43,22 @@ def bentoml_command(host: str, port: int, config: Path | None = None, insecure: 
 def serve(
     port: Annotated[int | None, typer.Option(help="Port (default from config).")] = None,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    insecure: Annotated[bool, typer.Option(help="Allow starting without an API key (no auth).")] = False,
+    insecure: Annotated[
+        bool, typer.Option(help="No keys needed (local use only: binds to loopback).")
+    ] = False,
 ) -> None:
     """Start the scoring and forecasting HTTP service with the current champions."""
     from core.errors import NeedradarError
     from needradar.commands._common import config_path, settings
+    from serving.auth import stored_keys
 
     cfg = settings()
-    if not cfg.api_key and not insecure:
+    if insecure and host not in LOOPBACK:
+        raise NeedradarError(f"--insecure serves without keys, so it binds to loopback only, not {host}")
+    if not cfg.api_key and not stored_keys(cfg) and not insecure:
         raise NeedradarError(
-            f"{cfg.serving.api_key_env} is not set; set an API key, or pass --insecure for local use"
+            f"{cfg.serving.api_key_env} is not set and no key was added with `needradar keys add`; "
+            "set one, or pass --insecure for local use"
         )
     args = bentoml_command(host, port or cfg.serving.port, config_path(), insecure)
     os.execvp(args[0], args)

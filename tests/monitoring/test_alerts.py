@@ -1,6 +1,7 @@
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -71,13 +72,67 @@ def test_webhook_against_a_local_server(settings, tmp_path):
     assert len(received) == 1 and received[0]["alerts"][0]["id"] == alert.id
 
 
-def test_webhook_failure_is_logged_not_fatal(settings, tmp_path, caplog):
-    cfg = settings.model_copy(
-        update={"alerts": settings.alerts.model_copy(update={"webhook_url": "http://127.0.0.1:9/x"})}
-    )
-    emit([make_alert("kpi", "yellow", "s", "2026-11-23", "m", cfg)], tmp_path, cfg)
-    assert "webhook http://127.0.0.1:9/x failed" in caplog.text
-    assert (tmp_path / "alerts.jsonl").exists()
+def _with_webhook(settings, url: str):
+    alerts = settings.alerts.model_copy(update={"webhook_url": url, "webhook_backoff_seconds": 0.01})
+    return settings.model_copy(update={"alerts": alerts})
+
+
+def test_webhook_failure_is_dead_lettered_and_the_url_never_logged(settings, tmp_path, caplog):
+    cfg = _with_webhook(settings, "http://127.0.0.1:9/secret-token")
+    alert = make_alert("kpi", "yellow", "s", "2026-11-23", "m", cfg)
+    emit([alert], tmp_path, cfg)
+    assert "alert webhook attempt 4 of 4 failed: ConnectError" in caplog.text
+    assert "secret-token" not in caplog.text and "127.0.0.1:9" not in caplog.text
+    assert [a.id for a in read_alerts(tmp_path / "alerts.dead-letter.jsonl")] == [alert.id]
+    assert [a.id for a in read_alerts(tmp_path / "alerts.jsonl")] == [alert.id]
+
+
+def test_webhook_retries_until_the_receiver_recovers(settings, tmp_path):
+    calls = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            calls.append(1)
+            self.send_response(503 if len(calls) < 3 else 204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    cfg = _with_webhook(settings, f"http://127.0.0.1:{server.server_port}/hook")
+    try:
+        emit([make_alert("kpi", "red", "s", "2026-11-23", "m", cfg)], tmp_path, cfg)
+    finally:
+        server.shutdown()
+    assert len(calls) == 3
+    assert not (tmp_path / "alerts.dead-letter.jsonl").exists()
+
+
+def _emit_many(day_dir: str, start: int) -> None:
+    from core.config import Settings
+
+    cfg = Settings()
+    alerts = [make_alert("kpi", "yellow", f"s{i}", "2026-11-23", "m", cfg) for i in range(start, start + 40)]
+    for a in alerts:
+        emit([a], Path(day_dir), cfg)
+
+
+def test_concurrent_writers_lose_nothing_and_write_no_id_twice(tmp_path):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    # four processes, overlapping subjects: 0-39, 20-59, 40-79, 60-99
+    procs = [ctx.Process(target=_emit_many, args=(str(tmp_path), start)) for start in (0, 20, 40, 60)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert all(p.exitcode == 0 for p in procs)
+    ids = [a.id for a in read_alerts(tmp_path / "alerts.jsonl")]
+    assert len(ids) == 100 and len(set(ids)) == 100
 
 
 def _history(days=400, level=100.0):

@@ -90,7 +90,7 @@ def test_refuses_to_serve_without_key(trained_home):
         seen, deadline = "", time.time() + 90
         while "NEEDRADAR_API_KEY is not set" not in seen and time.time() < deadline:
             seen += proc.stdout.readline()
-        assert "NEEDRADAR_API_KEY is not set; set it, or start with --insecure" in seen
+        assert "NEEDRADAR_API_KEY is not set and no key was added with `needradar keys add`" in seen
         with pytest.raises(httpx.HTTPError):  # the worker never starts, so nothing is ready
             httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).raise_for_status()
     finally:
