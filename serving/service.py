@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import hmac
 import json
 import logging
 import math
@@ -20,10 +19,13 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from serving.auth import auth_disabled, bearer_token, key_accepted
 from serving.batcher import MicroBatcher
+from serving.ui.app import create_app
 
 logger = logging.getLogger("needradar.service")
-OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/metrics", "/docs", "/docs.json", "/static_content")
+# /ui checks the same key itself, and shows its login form instead of a 401.
+OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/metrics", "/docs", "/docs.json", "/static_content", "/ui")
 Value = Annotated[float, Field(allow_inf_nan=False)] | str | bool | None
 
 
@@ -32,16 +34,13 @@ class AuthMiddleware:
 
     def __init__(self, app, **_: Any) -> None:
         self.app = app
-        self.key = os.environ.get("NEEDRADAR_API_KEY", "")
-        self.insecure = os.environ.get("NEEDRADAR_INSECURE") == "1"
 
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "")
-        if scope["type"] != "http" or self.insecure or path == "/" or path.startswith(OPEN_PATHS):
+        if scope["type"] != "http" or auth_disabled() or path == "/" or path.startswith(OPEN_PATHS):
             return await self.app(scope, receive, send)
         header = dict(scope.get("headers") or []).get(b"authorization", b"").decode()
-        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-        if self.key and hmac.compare_digest(token, self.key):
+        if key_accepted(bearer_token(header)):
             return await self.app(scope, receive, send)
         body = json.dumps(
             {"error": "missing or wrong API key; send Authorization: Bearer <NEEDRADAR_API_KEY>"}
@@ -114,6 +113,7 @@ def _warm_up(state) -> None:
 @bentoml.service(
     name="needradar", traffic={"timeout": 60}, workers=int(os.environ.get("NEEDRADAR_WORKERS", "1"))
 )
+@bentoml.asgi_app(create_app(lambda: bentoml.get_current_service().state), path="/ui")
 class NeedRadar:
     def __init__(self) -> None:
         from core.config import load_config
