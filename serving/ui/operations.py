@@ -54,24 +54,20 @@ def volume_chart(history: pd.DataFrame | None, forecast: pd.DataFrame, series_id
 
 
 def staffing_heatmap(staffing: pd.DataFrame) -> dict:
-    """Agents needed per hour (rows) and channel (columns) over the plan's 72 hours."""
-    wide = staffing.pivot_table(index="ds", columns="channel", values="agents", aggfunc="sum").sort_index()
+    """Agents needed per channel (rows) and hour (columns) over the plan's 72 hours."""
+    wide = staffing.pivot_table(index="channel", columns="ds", values="agents", aggfunc="sum")
     return {
         "data": [
             {
                 "type": "heatmap",
-                "x": [str(c) for c in wide.columns],
-                "y": [f"{pd.Timestamp(t):%a %d %H:00}" for t in wide.index],
+                "x": [f"{pd.Timestamp(t):%a %d %H:00}" for t in wide.columns],
+                "y": [str(c) for c in wide.index],
                 "z": wide.fillna(0).astype(float).values.tolist(),
                 "colorscale": "Blues",
                 "colorbar": {"title": {"text": "agents"}},
             }
         ],
-        "layout": {
-            "title": {"text": "Agents needed per hour"},
-            "height": 900,
-            "yaxis": {"autorange": "reversed"},
-        },
+        "layout": {"title": {"text": "Agents needed per hour"}, "height": 340, "margin": {"l": 80, "b": 90}},
     }
 
 

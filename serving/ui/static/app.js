@@ -7,7 +7,8 @@
   document.querySelectorAll("[data-chart]").forEach(function (div) {
     var fig = figures[div.getAttribute("data-chart")];
     if (!fig) { return; }
-    var layout = Object.assign({margin: {l: 60, r: 20, t: 40, b: 40}}, fig.layout);
+    var layout = Object.assign({}, fig.layout);
+    layout.margin = Object.assign({l: 60, r: 20, t: 40, b: 40}, fig.layout.margin);
     Plotly.newPlot(div, fig.data, layout, {displaylogo: false, responsive: true}).then(function () {
       div.setAttribute("data-drawn", "true");
     });
