@@ -152,5 +152,9 @@ def waterfall(reason_rows: list[dict]) -> dict:
                 "text": [f"{r['shap']:+.3f}" for r in reason_rows][::-1],
             }
         ],
-        "layout": {"title": {"text": "Top reasons: contribution to the risk (log-odds)"}, "height": 260},
+        "layout": {
+            "title": {"text": "Top reasons: contribution to the risk (log-odds)"},
+            "height": 260,
+            "margin": {"l": 190},
+        },
     }
