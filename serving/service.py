@@ -21,6 +21,7 @@ from pydantic import Field
 
 from serving.auth import auth_disabled, bearer_token, key_accepted
 from serving.batcher import MicroBatcher
+from serving.openapi import docs_app
 from serving.ui.app import create_app
 
 logger = logging.getLogger("needradar.service")
@@ -104,6 +105,11 @@ def _score_stored(state, ids: list[str]) -> dict[str, dict]:
     }
 
 
+def _generated_openapi() -> dict:
+    """BentoML's OpenAPI document for this service, before needradar's additions."""
+    return bentoml.get_current_service().bento_service.openapi_spec.asdict()
+
+
 def _warm_up(state) -> None:
     """Score one stored customer so that the first request does not pay for compiling TreeSHAP."""
     if state.churn is not None and state.latest is not None and len(state.latest.vectors):
@@ -114,6 +120,7 @@ def _warm_up(state) -> None:
     name="needradar", traffic={"timeout": 60}, workers=int(os.environ.get("NEEDRADAR_WORKERS", "1"))
 )
 @bentoml.asgi_app(create_app(lambda: bentoml.get_current_service().state), path="/ui")
+@bentoml.asgi_app(docs_app(_generated_openapi), path="/")
 class NeedRadar:
     def __init__(self) -> None:
         from core.config import load_config

@@ -250,3 +250,17 @@ def test_csv_download_needs_no_browser_state_but_the_key(server):
     assert (
         pd.read_csv(io.StringIO(r.text))["customer_id"].tolist() == _at_risk(server)["customer_id"].tolist()
     )
+
+
+def test_api_docs_page_and_document(browser, server):
+    w = Watched(browser, server)
+    response = w.open("/docs")
+    assert response.status == 200
+    w.page.wait_for_selector(".swagger-ui .info .title", timeout=15_000)
+    assert "needradar" in w.page.inner_text(".swagger-ui .info .title")
+    assert w.hosts <= {server["host"]}, w.hosts
+    spec = w.context.request.get(f"{server['url']}/docs.json").json()
+    assert spec["info"]["title"] == "needradar" and spec["info"]["version"]
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert {"401", "403", "413", "422"} <= set(spec["paths"]["/score"]["post"]["responses"])
+    w.context.close()

@@ -1,0 +1,65 @@
+"""The API's own OpenAPI document and docs page: needradar's name and version, the bearer scheme
+and the error responses every endpoint can give (BentoML's default names none of them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Route
+
+OPEN = ("/livez", "/readyz", "/healthz", "/metrics")
+ERROR = {"type": "object", "properties": {"error": {"type": "string"}, "field": {"type": "string"}}}
+ERRORS = {
+    "401": "missing or wrong API key (send `Authorization: Bearer <NEEDRADAR_API_KEY>`)",
+    "403": "the key is not allowed this endpoint",
+    "413": "more items than `serving.max_batch`",
+    "422": "invalid input; `field` names the field",
+}
+
+
+def needradar_openapi(spec: dict[str, Any], version: str) -> dict[str, Any]:
+    """BentoML's generated document with needradar's info, the bearer scheme and error responses."""
+    spec = {**spec}
+    spec["info"] = {
+        "title": "needradar",
+        "version": version,
+        "description": "Churn risk with reasons and actions, volume forecasts and staffing. "
+        "Every endpoint but health, readiness and metrics needs `Authorization: Bearer <key>`.",
+        "license": {"name": "Apache-2.0"},
+    }
+    components = spec.setdefault("components", {})
+    components.setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer"}
+    components.setdefault("schemas", {})["Error"] = ERROR
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, operations in spec.get("paths", {}).items():
+        if path.startswith(OPEN):
+            continue
+        for op in operations.values():
+            if not isinstance(op, dict):
+                continue
+            op["security"] = [{"bearer": []}]
+            responses = op.setdefault("responses", {})
+            for code, text in ERRORS.items():
+                responses.setdefault(code, {"description": text, "content": body})
+    return spec
+
+
+def docs_app(spec_source) -> Starlette:
+    """/docs (Swagger UI from BentoML's bundled assets) and /docs.json (the document above)."""
+    import _bentoml_impl.server as impl  # the page BentoML itself serves; assets at /static_content
+
+    page = Path(impl.__file__).parent / "main-openapi.html"
+
+    async def docs(_: Request) -> FileResponse:
+        return FileResponse(page)
+
+    async def document(_: Request) -> JSONResponse:
+        from needradar import __version__
+
+        return JSONResponse(needradar_openapi(spec_source(), __version__))
+
+    return Starlette(routes=[Route("/docs", docs), Route("/docs.json", document)])
