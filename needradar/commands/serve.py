@@ -37,7 +37,7 @@ def serve(
 ) -> None:
     """Start the scoring and forecasting HTTP service with the current champions."""
     from core.errors import NeedradarError
-    from needradar.commands._common import settings
+    from needradar.commands._common import console, settings
 
     cfg = settings()
     if not os.environ.get(cfg.serving.api_key_env) and not insecure:
@@ -45,5 +45,7 @@ def serve(
             f"{cfg.serving.api_key_env} is not set; set an API key, or pass --insecure for local use"
         )
     env = dict(os.environ, NEEDRADAR_INSECURE="1" if insecure else "0")
-    args = bentoml_command(host, port or cfg.serving.port)
+    port = port or cfg.serving.port
+    console.print(f"dashboard: http://{host}:{port}/ui   API docs: http://{host}:{port}/docs")
+    args = bentoml_command(host, port)
     os.execvpe(args[0], args, env)
