@@ -169,14 +169,10 @@ def _at_risk(day: Path) -> tuple[str, Table]:
     )
     t = _table("customer", "risk", "tier", "value at risk", "main reason", "action", wrap="main reason")
     for r in at_risk.head(5).itertuples():
-        t.add_row(
-            r.customer_id,
-            f"{r.churn_probability:.3f}",
-            r.risk_tier,
-            f"{r.value_at_risk:,.0f}",
-            r.reason_1_text if isinstance(r.reason_1_text, str) else "",
-            r.action,
-        )
+        reason = r.reason_1_text if isinstance(r.reason_1_text, str) else ""
+        risk, value = f"{r.churn_probability:.3f}", f"{r.value_at_risk:,.0f}"
+        cells = (r.customer_id, risk, r.risk_tier, value, reason, r.action)
+        t.add_row(*(escape(str(c)) for c in cells))
     return line, t
 
 
@@ -252,9 +248,7 @@ def demo(
         + f"; demo took {time.perf_counter() - started:.0f} s"
     )
     screen.print(f"outputs: {day}\nlibrary logs (MLflow, Prophet, Stan): {log}")
+    screen.print(f"MLflow UI: mlflow ui --backend-store-uri {cfg.tracking_uri}")
     screen.rule()
-    screen.print(
-        f"Dashboard: http://127.0.0.1:{cfg.serving.port}/ui  (API docs: /docs)\n"
-        f"Start it with:  NEEDRADAR_API_KEY=<choose a key> needradar serve\n"
-        f"MLflow UI:      mlflow ui --backend-store-uri {cfg.tracking_uri}"
-    )
+    screen.print(f"Dashboard: http://127.0.0.1:{cfg.serving.port}/ui  (API docs: /docs); start it with:")
+    screen.print("  NEEDRADAR_API_KEY=<choose a key> needradar serve")
