@@ -97,18 +97,20 @@ def kpi_charts(history: pd.DataFrame) -> list[dict]:
                     },
                     {
                         "type": "scatter",
-                        "mode": "lines",
+                        "mode": "lines+markers",
                         "name": "target",
                         "x": g["day"].tolist(),
                         "y": g["target"].astype(float).tolist(),
                         "line": {"dash": "dot"},
+                        "marker": {"symbol": "line-ew-open", "size": 14},
                     },
                 ],
                 "layout": {
                     "title": {"text": kpi},
                     "height": 240,
                     "showlegend": False,
-                    "margin": {"l": 40, "r": 10, "t": 40, "b": 40},
+                    "xaxis": {"type": "category"},  # one point per stored day, not a time axis
+                    "margin": {"l": 50, "r": 10, "t": 40, "b": 40},
                 },
             }
         )
