@@ -86,7 +86,7 @@ def _in_process(home: Path, ids: list[str], n: int = 300) -> dict:
     """The same scoring call without HTTP, one customer at a time (the floor of our own code)."""
     os.environ["NEEDRADAR_HOME"] = str(home)
     from core.config import load_config
-    from serving.service import _score_stored
+    from serving.answers import score_stored as _score_stored
     from serving.state import load_state
 
     state = load_state(load_config())

@@ -53,7 +53,7 @@ def without_sensitive(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
 
 def suppression_path(settings: Settings) -> Path:
-    return settings.paths.resolve(settings.privacy.suppression_file)
+    return settings.resolve(settings.privacy.suppression_file)
 
 
 def suppressed(settings: Settings) -> set[str]:

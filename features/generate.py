@@ -35,6 +35,10 @@ REQ_TYPE_WEIGHTS = {"feature_suggestion": 0.4, "problem_report": 0.3, "improveme
 PRODUCT_AREAS = ("billing", "mobile_app", "reporting", "integrations", "delivery_tracking")
 TICKET_PRIORITIES = (("urgent", 0.05), ("high", 0.20), ("normal", 0.60), ("suggestion", 0.15))
 REQ_PRIORITIES = (("high", 0.2), ("medium", 0.5), ("low", 0.3))
+# Requests are handled by priority: median days to a decision, and the share left waiting for good
+# (a backlog of mostly low-priority wishes; the unmet needs behind many churners).
+REQ_MEDIAN_DAYS = {"high": 0.8, "medium": 1.5, "low": 3.0}
+REQ_NEVER_SHARE = {"high": 0.04, "medium": 0.10, "low": 0.45}
 # Median first-response hours by channel: phone is answered fast, social slowly.
 RESPONSE_MEDIAN_H = {"app": 3.0, "website": 3.5, "phone": 0.4, "social": 8.0}
 # Calls and chats by hour of day (0-23).
@@ -151,7 +155,7 @@ def generate_sample(
     load = np.where(promo[tday], 1.8, 1.0)  # promotions overload the service
     med = np.array([RESPONSE_MEDIAN_H.get(c, 3.0) for c in channel]) if m else np.zeros(0)
     urgency = (
-        pd.Series(priority).map({"urgent": 0.15, "high": 0.4, "normal": 1.0, "suggestion": 2.0}).to_numpy()
+        pd.Series(priority).map({"urgent": 0.04, "high": 0.2, "normal": 1.0, "suggestion": 2.0}).to_numpy()
     )
     resp_h = med * urgency * service_luck[trow] * load * rng.lognormal(0, 0.7, m)
     never_resolved = rng.random(m) < 0.05 + 0.08 * (service_luck[trow] > 1.5)
@@ -166,9 +170,10 @@ def generate_sample(
     rrow = np.repeat(np.arange(n), n_req)
     k = len(rrow)
     rday = rng.integers(0, t, k)
-    rdelay = np.where(rng.random(k) < 0.30, 10_000, np.ceil(rng.lognormal(np.log(6), 0.9, k))).astype(
-        np.int64
-    )
+    rpriority = _pick(rng, REQ_PRIORITIES, k)
+    never = rng.random(k) < pd.Series(rpriority).map(REQ_NEVER_SHARE).to_numpy()
+    median = pd.Series(rpriority).map(REQ_MEDIAN_DAYS).to_numpy()
+    rdelay = np.where(never, 10_000, np.ceil(median * rng.lognormal(0, 0.5, k))).astype(np.int64)
     rejected = (rdelay < 10_000) & (rng.random(k) < 0.12)
 
     # 3. Daily churn hazard from lived experience.
@@ -291,7 +296,7 @@ def generate_sample(
                 rng, tuple((x, REQ_TYPE_WEIGHTS.get(x, 0.3)) for x in settings.requirements.types), k
             ),
             "product_area": _pick(rng, tuple((a, 1.0) for a in PRODUCT_AREAS), k),
-            "priority": _pick(rng, REQ_PRIORITIES, k),
+            "priority": rpriority,
             "status": status,
             "resolved_ts": hours_to_ts(np.where(res_known, res_h, np.nan)),
         }

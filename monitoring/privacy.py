@@ -43,8 +43,8 @@ def _skipped(settings: Settings) -> set[Path]:
     return {
         settings.home / KEY_FILE,
         suppression_path(settings),
-        settings.paths.resolve(sec.keys_file),
-        settings.paths.resolve(sec.audit_log),
+        settings.resolve(sec.keys_file),
+        settings.resolve(sec.audit_log),
     }
 
 

@@ -32,10 +32,10 @@ OPEN_PREFIXES = ("/static_content/",)  # the assets of the /docs page
 # A rule ending in "/*" covers a page and everything below it; any other rule is one exact path.
 ROLE_PATHS: dict[str, tuple[str, ...]] = {
     "app": ("/score",),
-    "retention": ("/score", "/at_risk", "/campaigns", "/ui/retention/*", "/ui/campaigns/*"),
+    "retention": ("/score", "/at_risk", "/campaigns", "/ui", "/ui/customer/*", "/ui/at_risk.csv"),
     "planner": ("/forecast", "/needs", "/ui/volumes/*", "/ui/service/*", "/ui/needs/*"),
 }
-ANY_ROLE = ("/ui", "/ui/login", "/ui/logout", "/ui/static/*")  # any valid key may see these
+ANY_ROLE = ("/ui/login", "/ui/logout", "/ui/static/*")  # any valid key may see these
 # Pages that check a session cookie themselves (with `caller_from_session` and `allowed`), so
 # that a browser without a bearer header gets the login form instead of a bare 401.
 SESSION_PAGES = "/ui"
@@ -89,7 +89,7 @@ def hash_key(token: bytes) -> str:
 
 
 def keys_path(settings: Settings) -> Path:
-    return settings.paths.resolve(settings.security.keys_file)
+    return settings.resolve(settings.security.keys_file)
 
 
 def read_keys(path: Path) -> list[KeyEntry]:

@@ -90,7 +90,7 @@ class GuardMiddleware:
         self.app = app
         self.settings = settings or load_config()
         self.insecure = insecure
-        self.audit = AuditLog(self.settings.paths.resolve(self.settings.security.audit_log))
+        self.audit = AuditLog(self.settings.resolve(self.settings.security.audit_log))
 
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "")

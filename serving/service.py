@@ -18,12 +18,23 @@ import time
 from typing import Annotated, Any
 
 import bentoml
-import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from serving.answers import (
+    Rows,
+    clean,
+    describe_models,
+    error,
+    over_limit,
+    score_stored,
+    stamp,
+    warm_up,
+)
 from serving.batcher import MicroBatcher
-from serving.guard import CUSTOMERS_HEADER, GuardMiddleware
+from serving.guard import GuardMiddleware
+from serving.openapi import docs_app
+from serving.ui.app import create_app
 
 logger = logging.getLogger("needradar.service")
 Value = Annotated[float, Field(allow_inf_nan=False)] | str | bool | None
@@ -53,101 +64,12 @@ class Guard(GuardMiddleware):
         super().__init__(app, settings=_settings(), insecure=ARGUMENTS.insecure)
 
 
-def _clean(obj):
-    """JSON-safe values: NaN, NaT and NA become null, numpy scalars become Python numbers."""
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clean(v) for v in obj]
-    if obj is pd.NaT or obj is pd.NA:
-        return None
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, pd.Timestamp):
-        return obj.isoformat()
-    return obj
+def _generated_openapi() -> dict:
+    """BentoML's OpenAPI document for this service, before needradar's additions."""
+    return bentoml.get_current_service().bento_service.openapi_spec.asdict()
 
 
-def _error(ctx: bentoml.Context, status: int, field: str | None, message: str) -> dict:
-    ctx.response.status_code = status
-    return {"error": message, "field": field}
-
-
-def _too_many(ctx: bentoml.Context, field: str, items: list | None, limit: int) -> dict | None:
-    if items is not None and len(items) > limit:
-        return _error(ctx, 413, field, f"{len(items)} items exceed the limit of {limit}")
-    return None
-
-
-def _versions(state) -> dict[str, int | None]:
-    return {t: getattr(getattr(state, t), "version", None) for t in ("churn", "volume")}
-
-
-def _stamp(ctx: bentoml.Context, state, customers: int | None = None) -> None:
-    """Label the answer with the model versions behind it (and, for the audit, its customers)."""
-    versions = _versions(state)
-    ctx.response.headers["x-needradar-model-versions"] = ",".join(f"{t}={v}" for t, v in versions.items())
-    if customers is not None:
-        ctx.response.headers[CUSTOMERS_HEADER.decode()] = str(customers)
-
-
-def _model_info(state) -> dict:
-    out = {}
-    for task in ("churn", "volume"):
-        m = getattr(state, task)
-        out[task] = (
-            None
-            if m is None
-            else {
-                "name": m.name,
-                "version": m.version,
-                "alias": m.alias,
-                "metrics": m.metrics,
-                "data_window": m.data_window,
-            }
-        )
-    return _clean({"models": out, "days": sorted(state.days)})
-
-
-def _list_terms(state) -> dict:
-    """The base rate and lapse definition of the day's list, so that /score agrees with it."""
-    from serving.scoring import base_rate_of, lapsed_after
-
-    return {
-        "base_rate": base_rate_of(state.latest.at_risk if state.latest else None),
-        "lapsed_after_days": lapsed_after(state.churn.model, state.settings, state.churn.data_window),
-    }
-
-
-class _Rows:
-    """Behaviour vectors sent by a client, scored through the same batcher as stored ones."""
-
-    def __init__(self, state, frame: pd.DataFrame) -> None:
-        self.state, self.frame = state, frame
-
-
-def _score_stored(context, ids: list[str]) -> dict[str, dict]:
-    """Score stored customers of the latest day (or a client's rows); results by customer id."""
-    from serving.scoring import score_customers
-
-    if isinstance(context, _Rows):
-        state, frame = context.state, context.frame
-    else:
-        state, frame = context, context.latest.vectors.loc[ids].reset_index(drop=True)
-    return {
-        r["customer_id"]: r
-        for r in score_customers(state.churn.model, frame, state.settings, **_list_terms(state)).to_dict(
-            "records"
-        )
-    }
-
-
-def _warm_up(state) -> None:
-    """Score one stored customer so that the first request does not pay for compiling TreeSHAP."""
-    if state.churn is not None and state.latest is not None and len(state.latest.vectors):
-        _score_stored(state, list(state.latest.vectors.index[:1]))
+DASHBOARD = create_app(lambda: bentoml.get_current_service().state, lambda: ARGUMENTS.insecure)
 
 
 @bentoml.service(
@@ -160,6 +82,10 @@ def _warm_up(state) -> None:
     },
     workers=int(os.environ.get("NEEDRADAR_WORKERS", "1")),
 )
+@bentoml.asgi_app(
+    create_app(lambda: bentoml.get_current_service().state, lambda: ARGUMENTS.insecure), path="/ui"
+)
+@bentoml.asgi_app(docs_app(_generated_openapi), path="/")
 class NeedRadar:
     def __init__(self) -> None:
         from serving.auth import stored_keys
@@ -176,8 +102,8 @@ class NeedRadar:
         self._reload_lock = threading.Lock()
         self._source = source_stamp(self.settings)
         self.state = load_state(self.settings)
-        _warm_up(self.state)
-        self.batcher = MicroBatcher(_score_stored, self.settings.serving.max_batch)
+        warm_up(self.state)
+        self.batcher = MicroBatcher(score_stored, self.settings.serving.max_batch)
         # Every worker follows the registry's champion alias and the newest daily outputs itself,
         # so a reload reaches all workers, not only the one that answered /reload.
         threading.Thread(target=self._follow_sources, name="needradar-reload", daemon=True).start()
@@ -200,13 +126,13 @@ class NeedRadar:
 
         state = self.state  # one consistent snapshot even if /reload swaps it meanwhile
         if (customer_ids is None) == (rows is None):
-            return _error(ctx, 422, "customer_ids", "send exactly one of customer_ids or rows")
+            return error(ctx, 422, "customer_ids", "send exactly one of customer_ids or rows")
         items = customer_ids if customer_ids is not None else rows
         if not items:
-            return _error(
+            return error(
                 ctx, 422, "customer_ids" if customer_ids is not None else "rows", "must not be empty"
             )
-        if too_many := _too_many(
+        if too_many := over_limit(
             ctx,
             "customer_ids" if customer_ids is not None else "rows",
             items,
@@ -214,13 +140,13 @@ class NeedRadar:
         ):
             return too_many
         if state.churn is None:
-            return _error(
+            return error(
                 ctx, 503, None, "no champion churn model; run `needradar churn train` and promote it"
             )
         errors: dict[int, dict] = {}
         if customer_ids is not None:
             if state.latest is None:
-                return _error(ctx, 503, None, "no stored vectors; run `needradar daily` first")
+                return error(ctx, 503, None, "no stored vectors; run `needradar daily` first")
             vectors = state.latest.vectors
             known = [c for c in customer_ids if c in vectors.index]
             errors = {
@@ -237,12 +163,12 @@ class NeedRadar:
             frame["customer_id"] = frame["customer_id"].astype(str)
             ids = list(frame["customer_id"])
             try:
-                by_id = await self.batcher.submit(_Rows(state, frame), list(dict.fromkeys(ids)))
+                by_id = await self.batcher.submit(Rows(state, frame), list(dict.fromkeys(ids)))
             except NeedradarError as e:
-                return _error(ctx, 422, "rows", str(e))
+                return error(ctx, 422, "rows", str(e))
         results = [errors.get(i) or by_id[c] for i, c in enumerate(ids)]
-        _stamp(ctx, state, customers=len(results) - len(errors))
-        return _clean(
+        stamp(ctx, state, customers=len(results) - len(errors))
+        return clean(
             {
                 "model_version": state.churn.version,
                 "as_of": getattr(state.latest, "day", None),
@@ -272,13 +198,13 @@ class NeedRadar:
             ("segments", segments),
             ("regions", regions),
         ):
-            if too_many := _too_many(ctx, name, items, limit):
+            if too_many := over_limit(ctx, name, items, limit):
                 return too_many
         if not state.days:
-            return _error(ctx, 503, None, "no daily outputs yet; run `needradar daily` first")
+            return error(ctx, 503, None, "no daily outputs yet; run `needradar daily` first")
         day = as_of or max(state.days)
         if day not in state.days:
-            return _error(
+            return error(
                 ctx, 404, "as_of", f"no at-risk list for {day}; available: {', '.join(sorted(state.days))}"
             )
         df = state.days[day].at_risk
@@ -294,8 +220,8 @@ class NeedRadar:
                 df = df[df[col].isin(allowed)]
         total = len(df)
         part = df.iloc[(page - 1) * page_size : page * page_size]
-        _stamp(ctx, state, customers=len(part))
-        return _clean(
+        stamp(ctx, state, customers=len(part))
+        return clean(
             {
                 "as_of": day,
                 "model_version": state.days[day].model_version("churn"),
@@ -322,13 +248,13 @@ class NeedRadar:
 
         days = {d: out for d, out in self.state.days.items() if out.needs is not None}
         if not days:
-            return _error(ctx, 503, None, "no needs backlog yet; run `needradar daily` first")
+            return error(ctx, 503, None, "no needs backlog yet; run `needradar daily` first")
         day = as_of or max(days)
         if day not in days:
-            return _error(
+            return error(
                 ctx, 404, "as_of", f"no needs backlog for {day}; available: {', '.join(sorted(days))}"
             )
-        return _clean(needs_page(days[day].needs, day, product_areas, types, priorities, page, page_size))
+        return clean(needs_page(days[day].needs, day, product_areas, types, priorities, page, page_size))
 
     @bentoml.api(route="/forecast")
     def forecast(
@@ -341,19 +267,19 @@ class NeedRadar:
         from core.errors import NeedradarError
 
         state = self.state
-        if too_many := _too_many(ctx, "series", series, self.settings.security.max_list_items):
+        if too_many := over_limit(ctx, "series", series, self.settings.security.max_list_items):
             return too_many
         if state.volume is None:
-            return _error(
+            return error(
                 ctx, 503, None, "no champion volume model; run `needradar forecast train` and promote it"
             )
         limit = min(self.settings.serving.max_horizon_days, state.volume.model.horizon)
         if not 1 <= horizon <= limit:
-            return _error(ctx, 422, "horizon", f"horizon must be between 1 and {limit} days, got {horizon}")
+            return error(ctx, 422, "horizon", f"horizon must be between 1 and {limit} days, got {horizon}")
         series = list(dict.fromkeys(series))  # a repeated series costs nothing extra
         unknown = [s for s in series if s not in state.volume.model.selection_]
         if unknown:
-            return _error(ctx, 404, "series", f"unknown series {', '.join(unknown[:5])}")
+            return error(ctx, 404, "series", f"unknown series {', '.join(unknown[:5])}")
         latest = state.latest
         version = state.volume.version
         try:
@@ -371,13 +297,13 @@ class NeedRadar:
             else:
                 fc = state.volume.model.predict(series, horizon)
         except NeedradarError as e:
-            return _error(ctx, 422, "series", str(e))
+            return error(ctx, 422, "series", str(e))
         alerts = [
             a for a in (latest.alerts if latest else []) if a["kind"] == "volume" and a["subject"] in series
         ]
         staffing = latest.staffing if latest is not None else None
-        _stamp(ctx, state)
-        return _clean(
+        stamp(ctx, state)
+        return clean(
             {
                 "model_version": version,
                 "forecast": fc.assign(ds=fc["ds"].dt.strftime("%Y-%m-%d")).to_dict("records"),
@@ -392,16 +318,16 @@ class NeedRadar:
     def model_info(self, ctx: bentoml.Context) -> dict:
         """The model versions and aliases serving, their training metrics and data windows."""
         state = self.state
-        _stamp(ctx, state)
-        return _model_info(state)
+        stamp(ctx, state)
+        return describe_models(state)
 
     @bentoml.api(route="/reload")
     def reload(self, ctx: bentoml.Context) -> dict:
         """Load the current champions and outputs, then swap them in; requests in flight finish
         on the state they started with. Other workers follow within `reload_poll_seconds`."""
         state = self._reload()
-        _stamp(ctx, state)
-        return _model_info(state)  # calling the API method would go through HTTP again
+        stamp(ctx, state)
+        return describe_models(state)  # calling the API method would go through HTTP again
 
     def _reload(self):
         """One reload at a time, so that a slower, older load never replaces a newer one."""
@@ -410,7 +336,7 @@ class NeedRadar:
         with self._reload_lock:
             source = source_stamp(self.settings)
             state = load_state(self.settings)
-            _warm_up(state)
+            warm_up(state)
             self.state, self._source = state, source
             return state
 

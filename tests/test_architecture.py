@@ -21,6 +21,9 @@ BATCH_FUNCTIONS = {
     "serving.playbook",
     "serving.treeshap_tables",
     "serving.staffing",
+    "serving.reasons",
+    "serving.wording",
+    "serving.targeting",
 }
 FREE = ("benchmarks", "tests")  # may import anything
 MAX_LINES = 400

@@ -1,25 +1,91 @@
-"""`needradar demo`: set up the embedded sample data and run the main job on it."""
+"""`needradar demo`: set up the embedded sample data, train, run the day, and show one screen of it.
+
+Libraries' own output (MLflow, Prophet/Stan, LightGBM, warnings) goes to a log file: the terminal
+shows needradar's progress and summary only.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import pandas as pd
 import typer
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
 
-from needradar.commands._common import console, settings, table
+from needradar.commands._common import settings
+
+WIDTH = 100
+LEVEL_ORDER = {"red": 0, "orange": 1, "yellow": 2}
+
+
+@contextmanager
+def output_to(log: Path) -> Iterator[Console]:
+    """Send everything written to stdout and stderr (also by C code and subprocesses) to `log`;
+    yield a console on the real terminal for needradar's own lines."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    terminal = os.fdopen(os.dup(saved[0]), "w", buffering=1)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    try:
+        with open(log, "a") as f:
+            os.dup2(f.fileno(), 1)
+            os.dup2(f.fileno(), 2)
+            yield Console(file=terminal, width=min(WIDTH, shutil.get_terminal_size().columns))
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved:
+            os.close(fd)
+        terminal.close()
+
+
+def _bar(screen: Console) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=24),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=screen,
+        transient=True,
+        # Rich would route sys.stdout/err (MLflow's log lines) through the live display.
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
 
 
 def _promote(task: str, cfg) -> str:
     from experiments.registry import promote
 
     r = promote(task, cfg)
-    verdict = "promoted" if r.promoted else "kept the champion"
-    return f"{task}: {verdict} ({r.reason})"
+    return "promoted to champion" if r.promoted else f"kept the champion ({r.reason})"
 
 
-def demo(
-    fresh: bool = typer.Option(False, "--fresh", help="Regenerate the sample data even if it exists."),
-) -> None:
-    """Generate the sample data, train and promote both models, run the daily job, show the results."""
+def _run(cfg, fresh: bool, screen: Console) -> dict:
+    """Generate, load, train, promote and run the day, with a progress line per step."""
     from core.io import write_frame
     from experiments.churn_experiment import train_and_register as train_churn
     from experiments.volume_experiment import train_and_register as train_volume
@@ -27,78 +93,162 @@ def demo(
     from features.load import load_event_data, write_event_data
     from pipelines.daily import run_daily
 
-    cfg = settings()
     data = cfg.path("sample_data")
-    with console.status("demo") as status:
+    out: dict = {"data": data}
+    with _bar(screen) as bar:
         if fresh or not (data / "customers.csv").exists():
-            status.update(f"generating {cfg.sample.customers:,} customers x {cfg.sample.days} days")
+            step = bar.add_task(
+                f"generating {cfg.sample.customers:,} customers x {cfg.sample.days} days", total=1
+            )
             sample = generate_sample(cfg)
             write_event_data(sample.events, data)
             write_frame(sample.truth, data / "truth" / "churn_causes.csv")
-        status.update("validating and loading the sample data")
+            bar.update(step, completed=1)
+        step = bar.add_task("validating and loading the sample data", total=1)
         events = load_event_data(data, cfg, quarantine_dir=cfg.path("quarantine") / "sample")
-        as_of = f"{events.last_event_ts():%Y-%m-%d}"
-        status.update("training the churn model")
-        churn = train_churn(events, cfg)
-        status.update("training the volume models")
-        volume = train_volume(events, cfg)
-        verdicts = [_promote("churn", cfg), _promote("volume", cfg)]
-        result = run_daily(
-            data, as_of, cfg.path("output"), cfg, on_step=lambda s: status.update(f"daily job: {s}")
+        out["as_of"] = f"{events.last_event_ts():%Y-%m-%d}"
+        out["customers"] = len(events.customers)
+        bar.update(step, completed=1)
+        step = bar.add_task("training the churn model (about 2 minutes)", total=1)
+        t0 = time.perf_counter()
+        out["churn"] = train_churn(events, cfg)
+        out["churn_seconds"] = time.perf_counter() - t0
+        bar.update(step, completed=1)
+        folds = cfg.forecast.backtest_folds + 1
+        step = bar.add_task("training the volume models (backtest folds, final fit)", total=folds)
+        out["volume"] = train_volume(events, cfg, on_step=lambda _: bar.advance(step))
+        bar.update(step, completed=folds)
+        out["verdicts"] = {t: _promote(t, cfg) for t in ("churn", "volume")}
+        step = bar.add_task("daily job", total=None)
+        out["daily"] = run_daily(
+            data,
+            out["as_of"],
+            cfg.path("output"),
+            cfg,
+            on_step=lambda s: bar.update(step, description=f"daily job: {s}"),
         )
+    return out
 
-    console.rule(f"needradar demo: {data}, as of {as_of}")
-    comparison = churn.result.comparison.round(3).reset_index().to_dict("records")
-    console.print(table(f"Churn model v{churn.version}, out-of-time holdout", comparison))
-    console.print(
-        f"volume models v{volume.version}: backtest MASE {volume.result.backtest.summary()['mase']}"
+
+def _table(*columns: str, wrap: str | None = None) -> Table:
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for c in columns:
+        t.add_column(c, overflow="fold", ratio=3 if c == wrap else None)
+    return t
+
+
+def _models(run: dict) -> Table:
+    churn, volume = run["churn"], run["volume"]
+    comparison = churn.result.comparison
+    auc = comparison["auc"] if "auc" in comparison else pd.Series(dtype=float)
+    baselines = auc.drop(labels=["lightgbm"], errors="ignore")
+    t = _table("model", "quality", "registry")
+    t.add_row(
+        f"churn v{churn.version}",
+        f"holdout AUC {auc.get('lightgbm', float('nan')):.3f}"
+        + (f" (best baseline {baselines.max():.3f}, {baselines.idxmax()})" if len(baselines) else ""),
+        run["verdicts"]["churn"],
     )
-    for v in verdicts:
-        console.print(v)
-    day = result.day_dir
+    summary = volume.result.backtest.summary()
+    mase = summary["mase"].get("selected") or min(summary["mase"].values())
+    t.add_row(
+        f"volume v{volume.version}",
+        f"backtest MASE {mase:.3f} (below 1 beats naive)",
+        run["verdicts"]["volume"],
+    )
+    return t
+
+
+def _at_risk(day: Path) -> tuple[str, Table]:
     at_risk = pd.read_parquet(day / "at_risk.parquet")
-    cols = ["customer_id", "churn_probability", "risk_tier", "value_at_risk", "reason_1_text", "action"]
-    console.print(table("Top 10 customers at risk", at_risk[cols].head(10).to_dict("records")))
-    fc = pd.read_csv(day / "forecast.csv", parse_dates=["ds"])
-    totals = fc[fc["series_id"].isin(["tickets/total", "requirements/total"])]
-    wide = totals.assign(
-        day=totals["ds"].dt.strftime("%Y-%m-%d %a"),
-        value=totals.apply(lambda r: f"{r.yhat:.0f} [{r.yhat_lower:.0f}-{r.yhat_upper:.0f}]", axis=1),
+    tiers = at_risk["risk_tier"].value_counts()
+    head = " · ".join(f"{t} {tiers[t]:,}" for t in ("red", "orange", "yellow", "green") if t in tiers)
+    line = (
+        f"{len(at_risk):,} customers on today's list ({head}); "
+        f"value at risk {at_risk['value_at_risk'].sum():,.0f}"
     )
-    console.print(
-        table(
-            "Next 14 days: ticket and request volume (80% interval)",
-            wide.pivot(index="day", columns="series_id", values="value").reset_index().to_dict("records"),
-        )
-    )
-    staff = pd.read_csv(day / "staffing.csv", parse_dates=["ds"])
-    peak = (
-        staff.groupby([staff["ds"].dt.strftime("%Y-%m-%d"), "channel"])["agents"]
-        .max()
-        .unstack()
-        .reset_index()
-    )
-    console.print(table("Next 72 hours: peak agents needed per hour (80% in 20 s)", peak.to_dict("records")))
-    kpis = pd.read_csv(day / "kpis.csv")
-    console.print(
-        table("Service KPIs (last 30 days)", kpis[kpis["scope"] == "overall"].fillna("").to_dict("records"))
-    )
-    alerts = [a for a in (day / "alerts.jsonl").read_text().splitlines() if a]
-    console.print(f"{len(alerts)} alerts today (see {day / 'alerts.jsonl'}):")
-    import json
+    t = _table("customer", "risk", "tier", "value at risk", "main reason", "action", wrap="main reason")
+    for r in at_risk.head(5).itertuples():
+        reason = r.reason_1_text if isinstance(r.reason_1_text, str) else ""
+        risk, value = f"{r.churn_probability:.3f}", f"{r.value_at_risk:,.0f}"
+        cells = (r.customer_id, risk, r.risk_tier, value, reason, r.action)
+        t.add_row(*(escape(str(c)) for c in cells))
+    return line, t
 
-    for line in alerts[:10]:
-        a = json.loads(line)
-        console.print(f"  [{a['level']}] {a['message']}")
-    console.print(
-        table(
-            "Daily job steps",
-            [{"step": s["step"], "status": s["status"], "seconds": s["seconds"]} for s in result.steps],
-        )
+
+def _volumes(day: Path) -> list[str]:
+    fc = pd.read_csv(day / "forecast.csv")
+    lines = []
+    for sid, label in (("tickets/total", "tickets"), ("requirements/total", "requests")):
+        g = fc[fc["series_id"] == sid]
+        if len(g):
+            lines.append(
+                f"{label}: {g['yhat'].sum():,.0f} over the next {len(g)} days "
+                f"(daily 80% intervals summed {g['yhat_lower'].sum():,.0f}-{g['yhat_upper'].sum():,.0f}); "
+                f"tomorrow {g['yhat'].iloc[0]:.0f}"
+            )
+    staff = pd.read_csv(day / "staffing.csv")
+    peak = staff.groupby("channel")["agents"].max()
+    lines.append("peak agents per hour, next 72 h: " + ", ".join(f"{c} {int(n)}" for c, n in peak.items()))
+    return lines
+
+
+def _kpis(day: Path) -> list[str]:
+    kpis = pd.read_csv(day / "kpis.csv")
+    overall = kpis[(kpis["scope"] == "overall") & kpis["target"].notna()]
+    missed = overall[overall["met"].astype(str) == "False"]
+    lines = [f"{len(overall) - len(missed)} of {len(overall)} targets met"]
+    for r in missed.itertuples():
+        sign = ">=" if r.direction == "min" else "<="
+        lines.append(f"  missed: {r.kpi} {r.value:.3g} (target {sign} {r.target:g})")
+    return lines
+
+
+def _alerts(day: Path, top: int = 3) -> list[str]:
+    alerts = [json.loads(x) for x in (day / "alerts.jsonl").read_text().splitlines() if x.strip()]
+    if not alerts:
+        return ["no alerts today"]
+    levels = Counter(a["level"] for a in alerts)
+    kinds = Counter(a["kind"] for a in alerts)
+    lines = [
+        f"{len(alerts)} today: "
+        + " · ".join(f"{lv} {levels[lv]}" for lv in sorted(levels, key=lambda x: LEVEL_ORDER.get(x, 9)))
+        + "  by kind: "
+        + ", ".join(f"{k} {n}" for k, n in kinds.most_common())
+    ]
+    ranked = sorted(alerts, key=lambda a: LEVEL_ORDER.get(a["level"], 9))
+    lines += [escape(f"  [{a['level']}] {a['message']}") for a in ranked[:top]]
+    return lines
+
+
+def demo(
+    fresh: bool = typer.Option(False, "--fresh", help="Regenerate the sample data even if it exists."),
+) -> None:
+    """Generate the sample data, train and promote both models, run the daily job, show the results."""
+    cfg = settings()
+    log = cfg.home / "logs" / "demo.log"
+    started = time.perf_counter()
+    with output_to(log) as screen:
+        run = _run(cfg, fresh, screen)
+    screen = Console(width=min(WIDTH, shutil.get_terminal_size().columns))
+    day = run["daily"].day_dir
+    screen.rule(f"needradar demo: {run['customers']:,} sample customers, as of {run['as_of']}")
+    screen.print(_models(run))
+    line, top = _at_risk(day)
+    screen.print(f"[bold]At risk[/bold]  {line}")
+    screen.print(top)
+    screen.print("[bold]Volumes[/bold]  " + "\n         ".join(_volumes(day)))
+    screen.print("[bold]Service KPIs[/bold]  " + "\n".join(_kpis(day)))
+    screen.print("[bold]Alerts[/bold]  " + "\n".join(_alerts(day)))
+    steps = run["daily"].steps
+    failed = [s["step"] for s in steps if s["status"] != "ok"]
+    screen.print(
+        f"[bold]Daily job[/bold]  {len(steps) - len(failed)} of {len(steps)} steps ok"
+        + (f" (not ok: {', '.join(failed)})" if failed else "")
+        + f"; demo took {time.perf_counter() - started:.0f} s"
     )
-    console.print(f"outputs in {day}: {', '.join(sorted(p.name for p in day.iterdir()))}")
-    console.print(
-        "serve them with: NEEDRADAR_API_KEY=... needradar serve   |   MLflow UI: "
-        "mlflow ui --backend-store-uri "
-        f"{cfg.tracking_uri}"
-    )
+    screen.print(f"outputs: {day}\nlibrary logs (MLflow, Prophet, Stan): {log}")
+    screen.print(f"MLflow UI: mlflow ui --backend-store-uri {cfg.tracking_uri}")
+    screen.rule()
+    screen.print(f"Dashboard: http://127.0.0.1:{cfg.serving.port}/ui  (API docs: /docs); start it with:")
+    screen.print("  NEEDRADAR_API_KEY=<choose a key> needradar serve")

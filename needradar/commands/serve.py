@@ -49,7 +49,7 @@ def serve(
 ) -> None:
     """Start the scoring and forecasting HTTP service with the current champions."""
     from core.errors import NeedradarError
-    from needradar.commands._common import config_path, settings
+    from needradar.commands._common import config_path, console, settings
     from serving.auth import stored_keys
 
     cfg = settings()
@@ -60,5 +60,7 @@ def serve(
             f"{cfg.serving.api_key_env} is not set and no key was added with `needradar keys add`; "
             "set one, or pass --insecure for local use"
         )
-    args = bentoml_command(host, port or cfg.serving.port, config_path(), insecure)
+    port = port or cfg.serving.port
+    console.print(f"dashboard: http://{host}:{port}/ui   API docs: http://{host}:{port}/docs")
+    args = bentoml_command(host, port, config_path(), insecure)
     os.execvp(args[0], args)

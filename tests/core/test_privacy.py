@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core.config import Settings
+from core.config import Settings, load_config
 from core.privacy import drop_suppressed, pseudonym, pseudonymise, suppress, without_sensitive
 
 
@@ -13,7 +13,7 @@ from core.privacy import drop_suppressed, pseudonym, pseudonymise, suppress, wit
 def cfg(tmp_path, monkeypatch) -> Settings:
     monkeypatch.setenv("NEEDRADAR_HOME", str(tmp_path))
     monkeypatch.setenv("NEEDRADAR_PSEUDONYM_KEY", "k1")
-    return Settings()
+    return load_config()
 
 
 def test_pseudonyms_are_keyed_and_stable(cfg, monkeypatch):

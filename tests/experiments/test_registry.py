@@ -126,14 +126,14 @@ def test_fingerprint_is_stable_and_sensitive():
     ],
 )
 def test_gate_refuses_what_it_cannot_compare(settings, task, new, old, bad):
-    ok, reason = registry._gate(task, new, old, settings)
+    ok, reason = registry.gate(task, new, old, settings)
     assert not ok and reason == f"cannot compare: {bad} is not a finite number"
 
 
 def test_gate_compares_finite_numbers(settings):
-    assert registry._gate("volume", {"mase": 0.9}, {"mase": 1.0}, settings)[0]
-    assert not registry._gate("volume", {"mase": 1.1}, {"mase": 1.0}, settings)[0]
-    assert registry._gate("churn", {"auc": 0.80, "brier": 0.1}, {"auc": 0.801, "brier": 0.1}, settings)[0]
+    assert registry.gate("volume", {"mase": 0.9}, {"mase": 1.0}, settings)[0]
+    assert not registry.gate("volume", {"mase": 1.1}, {"mase": 1.0}, settings)[0]
+    assert registry.gate("churn", {"auc": 0.80, "brier": 0.1}, {"auc": 0.801, "brier": 0.1}, settings)[0]
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 import pandas as pd
 
-from core.config import Settings
+from core.config import Settings, load_config
 from monitoring.housekeeping import expired_days, housekeeping
 
 
@@ -16,7 +16,7 @@ def test_dry_run_removes_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("NEEDRADAR_HOME", str(tmp_path))
     for day in ("2026-01-10", "2026-01-11", "2026-11-23"):
         (tmp_path / "out" / day).mkdir(parents=True)
-    assert housekeeping(Settings(), "2026-11-23", dry_run=True) == ["2026-01-10"]
+    assert housekeeping(load_config(), "2026-11-23", dry_run=True) == ["2026-01-10"]
     assert (tmp_path / "out" / "2026-01-10").exists()
-    assert housekeeping(Settings(), "2026-11-23") == ["2026-01-10"]
+    assert housekeeping(load_config(), "2026-11-23") == ["2026-01-10"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["2026-01-11", "2026-11-23"]

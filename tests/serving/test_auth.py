@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from core.config import Settings
+from core.config import Settings, load_config
 from core.errors import NeedradarError
 from serving import auth
 
@@ -15,7 +15,7 @@ from serving import auth
 def cfg(tmp_path, monkeypatch) -> Settings:
     monkeypatch.setenv("NEEDRADAR_HOME", str(tmp_path))
     monkeypatch.delenv("NEEDRADAR_API_KEY", raising=False)
-    s = Settings()
+    s = load_config()
     return s.model_copy(update={"security": s.security.model_copy(update={"key_cache_seconds": 0})})
 
 
@@ -26,8 +26,11 @@ def cfg(tmp_path, monkeypatch) -> Settings:
         ("app", "/at_risk", False),
         ("app", "/score/", False),
         ("retention", "/at_risk", True),
-        ("retention", "/ui/retention/list", True),
-        ("retention", "/ui/retentionx", False),
+        ("retention", "/ui", True),
+        ("retention", "/ui/customer/C1", True),
+        ("retention", "/ui/customerx", False),
+        ("retention", "/ui/volumes", False),
+        ("planner", "/ui", False),
         ("retention", "/forecast", False),
         ("planner", "/forecast", True),
         ("planner", "/ui/volumes", True),
@@ -94,6 +97,7 @@ def test_keys_are_stored_hashed_and_revocable(cfg):
 
 def test_environment_key_is_admin(cfg, monkeypatch):
     monkeypatch.setenv("NEEDRADAR_API_KEY", "one-person-key")
+    cfg = load_config()  # the key is read once, with the other settings
     assert auth.identify(b"one-person-key", cfg) == auth.Caller("env-admin", "admin")
     assert auth.role_for(b"one-person-key ", cfg) is None
 

@@ -64,7 +64,7 @@ def test_missing_values_are_json_null():
     import numpy as np
     import pandas as pd
 
-    from serving.service import _clean
+    from serving.answers import clean as _clean
 
     row = {
         "a": np.float64("nan"),

@@ -1,0 +1,1 @@
+"""The dashboard: server-rendered pages under /ui over what the service already holds."""
