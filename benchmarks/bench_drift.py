@@ -27,7 +27,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as home:
         import os
 
-        os.environ["NEEDRADAR_HOME"] = home
+        settings = load_config(environ={**os.environ, "NEEDRADAR_HOME": home})
         t0 = time.perf_counter()
         ref = cached_reference(settings, "bench", lambda: reference)
         check_drift(ref, current, settings, out_dir=Path(home) / "day1", workspace=False)

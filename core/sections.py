@@ -196,8 +196,10 @@ class ChurnConfig(Section):
 
     @model_validator(mode="after")
     def _tiers_ordered(self) -> ChurnConfig:
-        t = self.risk_tiers
-        if set(t) != {"red", "orange", "yellow"} or not 1 >= t["red"] >= t["orange"] >= t["yellow"] >= 0:
+        tiers = self.risk_tiers
+        if set(tiers) != {"red", "orange", "yellow"} or not (
+            1 >= tiers["red"] >= tiers["orange"] >= tiers["yellow"] >= 0
+        ):
             raise ValueError("risk_tiers needs red >= orange >= yellow, each within [0, 1]")
         lift = self.risk_tier_lift
         ordered = (

@@ -70,15 +70,15 @@ def write_event_data(events: EventData, out_dir: str | Path, fmt: str = "csv") -
 def _quarantine(raw: pd.DataFrame, rows: list[int], report: ValidationReport, table: str, out: Path) -> None:
     reasons: dict[int, list[str]] = {}
     columns: dict[int, list[str]] = {}
-    for p in report.problems:
-        if p.table == table and p.row is not None:
-            reasons.setdefault(p.row - 1, []).append(p.message)
-            columns.setdefault(p.row - 1, []).append(p.column or "")
-    q = raw.reset_index(drop=True).iloc[rows].copy()
-    q.insert(0, "_reason", ["; ".join(reasons[r]) for r in rows])
-    q.insert(0, "_column", ["; ".join(columns[r]) for r in rows])
-    q.insert(0, "_row", [r + 1 for r in rows])
-    write_frame(q, out / f"{table}.csv")
+    for problem in report.problems:
+        if problem.table == table and problem.row is not None:
+            reasons.setdefault(problem.row - 1, []).append(problem.message)
+            columns.setdefault(problem.row - 1, []).append(problem.column or "")
+    quarantined = raw.reset_index(drop=True).iloc[rows].copy()
+    quarantined.insert(0, "_reason", ["; ".join(reasons[row]) for row in rows])
+    quarantined.insert(0, "_column", ["; ".join(columns[row]) for row in rows])
+    quarantined.insert(0, "_row", [row + 1 for row in rows])
+    write_frame(quarantined, out / f"{table}.csv")
 
 
 def load_event_data(

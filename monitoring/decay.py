@@ -23,11 +23,12 @@ def realised_churn_quality(
     scored: pd.DataFrame, events: EventData, list_day, horizon_days: int
 ) -> dict[str, float]:
     """AUC, lift, Brier and calibration of a list scored on `list_day`, against what happened."""
-    y = churn_labels(events, list_day, horizon_days).reindex(scored["customer_id"]).fillna(0).to_numpy()
-    p = scored["churn_probability"].to_numpy()
-    return classification_metrics(y, p) | {
-        "mean_predicted": float(p.mean()),
-        "observed_rate": float(y.mean()),
+    labels = churn_labels(events, list_day, horizon_days)
+    churned = labels.reindex(scored["customer_id"]).fillna(0).to_numpy()
+    predicted = scored["churn_probability"].to_numpy()
+    return classification_metrics(churned, predicted) | {
+        "mean_predicted": float(predicted.mean()),
+        "observed_rate": float(churned.mean()),
     }
 
 
@@ -37,18 +38,18 @@ def realised_forecast_quality(forecast: pd.DataFrame, actuals: pd.DataFrame, per
     MASE is scaled, as in the backtests, by the in-sample error of the seasonal naive forecast
     on the history before the forecast's first day.
     """
-    m = forecast.merge(actuals, on=["series_id", "ds"])
+    compared = forecast.merge(actuals, on=["series_id", "ds"])
     rows = []
-    for sid, g in m.groupby("series_id"):
-        history = actuals[(actuals["series_id"] == sid) & (actuals["ds"] < g["ds"].min())]
+    for series_id, days in compared.groupby("series_id"):
+        history = actuals[(actuals["series_id"] == series_id) & (actuals["ds"] < days["ds"].min())]
         scale = seasonal_naive_scale(history.sort_values("ds")["y"].to_numpy(), period)
         rows.append(
             {
-                "series_id": sid,
-                "mase": mase(g["y"], g["yhat"], scale),
-                "mae": float((g["y"] - g["yhat"]).abs().mean()),
-                "coverage": coverage(g["y"], g["yhat_lower"], g["yhat_upper"]),
-                "days": len(g),
+                "series_id": series_id,
+                "mase": mase(days["y"], days["yhat"], scale),
+                "mae": float((days["y"] - days["yhat"]).abs().mean()),
+                "coverage": coverage(days["y"], days["yhat_lower"], days["yhat_upper"]),
+                "days": len(days),
             }
         )
     return pd.DataFrame(rows, columns=["series_id", "mase", "mae", "coverage", "days"])

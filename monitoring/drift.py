@@ -85,33 +85,33 @@ def check_drift(
     cols = [c for c in shared if c not in empty]
     ref = sample_rows(reference[cols], SAMPLE_ROWS)
     cur = sample_rows(current[cols], SAMPLE_ROWS)
-    for c in cols:  # Evidently wants plain types
-        if ref[c].dtype == "category" or cur[c].dtype == "category":
-            ref[c], cur[c] = ref[c].astype(str), cur[c].astype(str)
+    for column in cols:  # Evidently wants plain types
+        if ref[column].dtype == "category" or cur[column].dtype == "category":
+            ref[column], cur[column] = ref[column].astype(str), cur[column].astype(str)
     snapshot = Report([DataDriftPreset(columns=cols)]).run(cur, ref)
     rows = []
-    for m in snapshot.dict()["metrics"]:
-        cfg = m["config"]
-        if cfg.get("type", "").endswith("ValueDrift"):
-            value = float(m["value"])
+    for metric in snapshot.dict()["metrics"]:
+        test = metric["config"]
+        if test.get("type", "").endswith("ValueDrift"):
+            value = float(metric["value"])
             rows.append(
                 {
-                    "column": cfg["column"],
-                    "method": cfg["method"],
-                    "threshold": cfg["threshold"],
+                    "column": test["column"],
+                    "method": test["method"],
+                    "threshold": test["threshold"],
                     "value": value,
-                    "drifted": _drifted(cfg["method"], cfg["threshold"], value),
+                    "drifted": _drifted(test["method"], test["threshold"], value),
                 }
             )
-    per = pd.DataFrame(rows, columns=["column", "method", "threshold", "value", "drifted"])
-    features = per[per["column"] != PREDICTION]
+    per_column = pd.DataFrame(rows, columns=["column", "method", "threshold", "value", "drifted"])
+    features = per_column[per_column["column"] != PREDICTION]
     drifted = features.loc[features["drifted"], "column"].tolist()
-    pred = per.loc[per["column"] == PREDICTION, "drifted"]
+    prediction = per_column.loc[per_column["column"] == PREDICTION, "drifted"]
     result = DriftResult(
         share_drifted=float(features["drifted"].mean()) if len(features) else 0.0,
         drifted_features=drifted,
-        per_feature=per,
-        prediction_drift=bool(pred.iloc[0]) if len(pred) else None,
+        per_feature=per_column,
+        prediction_drift=bool(prediction.iloc[0]) if len(prediction) else None,
         empty_columns=empty,
     )
     if out_dir is not None:
@@ -123,7 +123,7 @@ def check_drift(
             "drifted_features": drifted,
             "prediction_drift": result.prediction_drift,
             "empty_columns": empty,
-            "per_feature": per.to_dict("records"),
+            "per_feature": per_column.to_dict("records"),
         }
         write_json(out_dir / "drift.json", summary)
         result.files = {"html": str(out_dir / "drift.html"), "json": str(out_dir / "drift.json")}

@@ -52,7 +52,7 @@ class DailyResult:
     @property
     def ok(self) -> bool:
         """No step failed (skipped steps had nothing to work on)."""
-        return all(s["status"] in ("ok", "skipped") for s in self.steps)
+        return all(step["status"] in ("ok", "skipped") for step in self.steps)
 
 
 def _models(outputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -126,7 +126,7 @@ def _publish(
     write_json(folder / "run_log.json", log)
     marker = {"as_of": result.as_of, "ok": result.ok, "models": result.models, "data": str(data_dir)}
     marker["completed_at"] = pd.Timestamp.now(tz="UTC").isoformat()
-    marker["steps"] = {s["step"]: s["status"] for s in result.steps}
+    marker["steps"] = {step["step"]: step["status"] for step in result.steps}
     publish(folder, out_root, day, marker)
     logger.info("published %s (%s)", final, "ok" if result.ok else "with failed steps")
     return result

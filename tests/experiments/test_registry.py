@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from core.config import load_config
 from core.errors import ModelNotFoundError, NeedradarError
 from experiments import registry
 from experiments.tracking import data_fingerprint, ensure_experiment, use_tracking
@@ -14,15 +15,21 @@ from training.churn_model import ChurnModel
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, settings):
-    """A fresh MLflow store for this module only."""
+def store(tmp_path_factory):
+    """A fresh MLflow store for this module only (the environment is for the CLI's own settings)."""
     home = tmp_path_factory.mktemp("registry")
     mp = pytest.MonkeyPatch()
     mp.setenv("NEEDRADAR_HOME", str(home))
     mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home}/mlflow.db")
-    use_tracking(settings)
+    use_tracking(load_config())
     yield home
     mp.undo()
+
+
+@pytest.fixture(scope="module")
+def settings(store):
+    """Settings resolved with this module's store."""
+    return load_config()
 
 
 def _data(seed: int, signal: float, n: int = 800) -> pd.DataFrame:

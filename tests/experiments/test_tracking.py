@@ -5,22 +5,19 @@ from core.config import load_config
 from experiments.tracking import data_fingerprint, ensure_experiment, use_tracking
 
 
-def test_default_store_is_sqlite_under_home_and_env_wins(tmp_path, monkeypatch):
+def test_default_store_is_sqlite_under_home_and_env_wins(tmp_path):
     home = tmp_path / "new" / "home"
-    monkeypatch.setenv("NEEDRADAR_HOME", str(home))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI")
-    uri = use_tracking(load_config())
+    uri = use_tracking(load_config(environ={"NEEDRADAR_HOME": str(home)}))
     assert uri == f"sqlite:///{home}/mlflow.db" and home.is_dir()
     assert mlflow.get_tracking_uri() == uri
     other = f"sqlite:///{tmp_path}/elsewhere/m.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", other)
-    assert use_tracking(load_config()) == other and (tmp_path / "elsewhere").is_dir()
+    settings = load_config(environ={"NEEDRADAR_HOME": str(home), "MLFLOW_TRACKING_URI": other})
+    assert use_tracking(settings) == other and (tmp_path / "elsewhere").is_dir()
 
 
-def test_experiment_artifacts_live_under_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("NEEDRADAR_HOME", str(tmp_path))
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
-    settings = load_config()  # the environment is read once, when the settings load
+def test_experiment_artifacts_live_under_home(tmp_path):
+    environ = {"NEEDRADAR_HOME": str(tmp_path), "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"}
+    settings = load_config(environ=environ)
     use_tracking(settings)
     exp_id = ensure_experiment("needradar-test", settings)
     assert ensure_experiment("needradar-test", settings) == exp_id  # idempotent

@@ -138,3 +138,34 @@ def test_each_model_step_on_its_own(trained_home, tmp_path):
     drift = steps.drift(ctx, vectors, scored)
     assert 0 <= drift.share_drifted <= 1
     assert (ctx.folder / "drift.html").exists() and (ctx.folder / "drift.json").exists()
+
+
+def test_a_purchase_log_alone_runs_with_reasons_for_what_it_skips(trained_home, tmp_path):
+    """customers + transactions only (like the CDNOW import): exit ok, every step ok or skipped."""
+    from experiments.churn_experiment import train_and_register
+    from experiments.registry import promote
+    from features.contract import EventData
+    from features.load import load_event_data, write_event_data
+
+    cfg = trained_home["settings"]
+    cfg = cfg.model_copy(
+        update={"tracking": cfg.tracking.model_copy(update={"churn_model_name": "purchases"})}
+    )
+    full = load_event_data(trained_home["data"])
+    purchases = EventData(customers=full.customers, transactions=full.transactions)
+    write_event_data(purchases, tmp_path / "data")
+    train_and_register(purchases, cfg)
+    promote("churn", cfg)
+    result = run_daily(tmp_path / "data", trained_home["as_of"], tmp_path / "out", cfg)
+    status = {step["step"]: (step["status"], step.get("reason", "")) for step in result.steps}
+    assert result.ok, result.steps
+    assert status["forecast"] == ("skipped", "no tickets or requirements table")
+    assert status["staffing"] == ("skipped", "nothing from forecast: no tickets or requirements table")
+    assert status["kpis"] == ("skipped", "no tickets, requirements or feedback table")
+    assert status["score"][0] == status["drift"][0] == "ok"
+    assert not (result.day_dir / "kpis.csv").exists()
+    drift = json.loads((result.day_dir / "drift.json").read_text())
+    assert "monthly_fee" not in {row["column"] for row in drift["per_feature"]}
+    assert json.loads((result.day_dir / "_SUCCESS.json").read_text())["models"] == {
+        "churn": {"name": "purchases", "version": 1}
+    }

@@ -143,6 +143,7 @@ def test_churn_score_command(store, settings, sample, sample_dir, tmp_path):
     import mlflow
     from typer.testing import CliRunner
 
+    from core.config import load_config
     from core.errors import DataError, ModelNotFoundError
     from experiments import registry
     from experiments.tracking import ensure_experiment, use_tracking
@@ -150,6 +151,7 @@ def test_churn_score_command(store, settings, sample, sample_dir, tmp_path):
     from features.vectors import build_vectors
     from needradar.cli import app
 
+    settings = load_config()  # resolved with this module's store, as the CLI's own settings are
     out = tmp_path / "at_risk.csv"
     args = ["churn", "score", "--data", str(sample_dir), "--out", str(out)]
     missing = CliRunner().invoke(app, [*args, "--as-of", "2020-01-01"])
