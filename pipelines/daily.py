@@ -22,7 +22,8 @@ import pandas as pd
 from core.config import Settings
 from core.day_folders import day_name, publish, staging_folder, stale_staging_folders
 from core.io import write_json
-from pipelines import steps
+from pipelines import retention, steps
+from pipelines.needs import needs_step
 from pipelines.runner import Step, StepRecord, run_steps
 
 logger = logging.getLogger(__name__)
@@ -30,13 +31,16 @@ logger = logging.getLogger(__name__)
 STEPS: list[Step] = [
     Step("load", steps.load),
     Step("vectors", steps.vectors, needs=("load",)),
-    Step("score", steps.score, needs=("vectors",)),
+    Step("score", steps.score, needs=("load", "vectors")),
     Step("forecast", steps.forecast, needs=("load",)),
     Step("staffing", steps.staffing, needs=("load", "forecast")),
     Step("kpis", steps.kpis, needs=("load",)),
     Step("drift", steps.drift, needs=("vectors", "score")),
     Step("decay", steps.decay, needs=("load", "score"), uses=("forecast",)),
-    Step("alerts", steps.alerts, uses=("forecast", "kpis", "drift", "decay")),
+    Step("needs", needs_step, needs=("load", "score"), uses=("forecast",)),
+    Step("targeting", retention.targeting, needs=("load", "vectors", "score")),
+    Step("campaign", retention.campaign, needs=("load",)),
+    Step("alerts", steps.alerts, uses=("forecast", "kpis", "drift", "decay", "needs")),
 ]
 
 

@@ -81,6 +81,19 @@ def needs_day(
     return NeedsDay(backlog, requests, spots, rates, mix, alerts)
 
 
+def needs_step(ctx, load: EventData, score, forecast) -> NeedsDay:
+    """The daily job's needs step: backlog, hot spots and feedback signals of the day, written
+    into the day's folder (needs_backlog.csv/.parquet, needs_hot_spots.csv, ...)."""
+    from pipelines.runner import StepSkipped
+
+    if load.requirements is None and load.feedback is None:
+        raise StepSkipped("no requirements or feedback table")
+    ahead = forecast.ahead if forecast is not None else None
+    day = needs_day(load, score.at_risk, ahead, ctx.day, ctx.settings)
+    write_needs(day, ctx.folder)
+    return day
+
+
 def write_needs(day: NeedsDay, day_dir: Path) -> dict[str, str]:
     """Write the day's needs outputs into `day_dir`; returns their paths by file name."""
     files = {

@@ -70,10 +70,18 @@ class Decay:
 
 
 def load(ctx: DayContext) -> EventData:
-    """Validate and load the event data as known on the day; invalid rows go to quarantine/."""
-    from features.load import load_event_data
+    """Validate and load the event data as known on the day; invalid rows go to quarantine/.
 
-    return load_event_data(ctx.data, ctx.settings, as_of=ctx.day, quarantine_dir=ctx.folder / "quarantine")
+    Feedback and ticket texts get the champion text models' classes and sentiments, when there are
+    text models (without them the human labels are used where present).
+    """
+    from experiments.feedback_experiment import load_text_models
+    from features.load import load_event_data
+    from pipelines.needs import annotate_texts
+
+    events = load_event_data(ctx.data, ctx.settings, as_of=ctx.day, quarantine_dir=ctx.folder / "quarantine")
+    has_texts = any(df is not None and "text" in df for df in (events.feedback, events.tickets))
+    return annotate_texts(events, load_text_models(ctx.settings)) if has_texts else events
 
 
 def vectors(ctx: DayContext, load: EventData) -> pd.DataFrame:
@@ -85,13 +93,20 @@ def vectors(ctx: DayContext, load: EventData) -> pd.DataFrame:
     return behaviour
 
 
-def score(ctx: DayContext, vectors: pd.DataFrame) -> Scored:
-    """The at-risk list from the churn champion (at_risk.csv, at_risk.parquet)."""
+def score(ctx: DayContext, load: EventData, vectors: pd.DataFrame) -> Scored:
+    """The at-risk list from the churn champion (at_risk.csv, at_risk.parquet).
+
+    The champion must know the day's tables (one line naming what is missing otherwise); customers
+    idle for longer than the model's own horizon are listed apart as already lapsed.
+    """
     from experiments import registry
-    from serving.scoring import score_customers
+    from serving.scoring import lapsed_after, score_customers
 
     champion = registry.load("churn", ctx.settings)
-    at_risk = score_customers(champion.model, vectors, ctx.settings)
+    if hasattr(champion.model, "check_tables"):
+        champion.model.check_tables(sorted(load.tables()))
+    lapsed_days = lapsed_after(champion.model, ctx.settings, champion.data_window)
+    at_risk = score_customers(champion.model, vectors, ctx.settings, lapsed_after_days=lapsed_days)
     ctx.write("at_risk.csv", at_risk)
     ctx.write("at_risk.parquet", at_risk)
     return Scored(champion, at_risk)
@@ -222,9 +237,11 @@ def alerts(
     kpis: KPIs | None,
     drift: Drift | None,
     decay: Decay | None,
+    needs=None,
 ) -> list[Alert]:
     """Every alert of the day, logged, in alerts.jsonl (no id twice) and posted to the webhook."""
     from monitoring.alerts import emit
 
-    raised = [a for output in (forecast, kpis, drift, decay) if output is not None for a in output.alerts]
+    outputs = (forecast, kpis, drift, decay, needs)
+    raised = [a for output in outputs if output is not None for a in output.alerts]
     return emit(raised, ctx.folder, ctx.settings)

@@ -29,8 +29,14 @@ def test_outputs_and_rerun_gives_the_same_result(trained_home):
         "alerts.jsonl",
         "run_log.json",
         "_SUCCESS.json",
+        "needs_backlog.parquet",
+        "targeting.parquet",
+        "contacts_planned.csv",
+        "campaign_report.json",
     }
     assert expected <= {p.name for p in day.iterdir()}
+    targeted = pd.read_parquet(day / "targeting.parquet")
+    assert {"treatment", "control"} <= set(targeted["group"])  # the day keeps a control group
     marker = json.loads((day / "_SUCCESS.json").read_text())
     settings = trained_home["settings"]
     assert marker["models"]["churn"]["name"] == settings.tracking.churn_model_name
@@ -123,7 +129,7 @@ def test_each_model_step_on_its_own(trained_home, tmp_path):
     ctx = steps.DayContext(trained_home["data"], day, settings, folder, tmp_path)
     events = steps.load(ctx)
     vectors = steps.vectors(ctx, events)
-    scored = steps.score(ctx, vectors)
+    scored = steps.score(ctx, events, vectors)
     assert scored.champion.version >= 1 and scored.champion.name == settings.tracking.churn_model_name
     keepable = scored.at_risk[~scored.at_risk["lapsed"].astype(bool)]  # the lapsed are listed apart, last
     assert keepable["churn_probability"].is_monotonic_decreasing
