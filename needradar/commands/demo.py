@@ -221,6 +221,28 @@ def _alerts(day: Path, top: int = 3) -> list[str]:
     return lines
 
 
+def _retention(day: Path) -> list[str]:
+    """Today's contacts against the control group, and what past campaigns achieved."""
+    lines = []
+    if (day / "targeting.parquet").exists():
+        listed = pd.read_parquet(day / "targeting.parquet", columns=["group", "listed"])
+        groups = listed.loc[listed["listed"], "group"].value_counts()
+        lines.append(
+            f"tomorrow: {groups.get('treatment', 0):,} customers to contact, "
+            f"{groups.get('control', 0):,} kept as a random control group"
+        )
+    if (day / "campaign_report.json").exists():
+        report = json.loads((day / "campaign_report.json").read_text())
+        lines.append(f"past campaigns: {report['listings']:,} listed, effect = churn treated - control")
+        for row in report["actions"][:4]:
+            if row["ci_low"] is None:
+                lines.append(f"  {row['action']}: too few customers to tell")
+                continue
+            interval = f"95% CI {row['ci_low']:+.3f} to {row['ci_high']:+.3f}"
+            lines.append(f"  {row['action']}: {row['effect']:+.3f} ({interval}), {row['saved']:.0f} saved")
+    return lines or ["no contacts table: no control group or campaign report"]
+
+
 def demo(
     fresh: bool = typer.Option(False, "--fresh", help="Regenerate the sample data even if it exists."),
 ) -> None:
@@ -239,6 +261,7 @@ def demo(
     screen.print(top)
     screen.print("[bold]Volumes[/bold]  " + "\n         ".join(_volumes(day)))
     screen.print("[bold]Service KPIs[/bold]  " + "\n".join(_kpis(day)))
+    screen.print("[bold]Retention[/bold]  " + "\n".join(_retention(day)))
     screen.print("[bold]Alerts[/bold]  " + "\n".join(_alerts(day)))
     steps = run["daily"].steps
     failed = [s["step"] for s in steps if s["status"] != "ok"]
