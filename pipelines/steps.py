@@ -132,9 +132,17 @@ def forecast(ctx: DayContext, load: EventData) -> Forecast:
         raise StepSkipped(_no_volume_tables())
     champion = registry.load("volume", ctx.settings)
     model = champion.model
+    present = set(actuals["series_id"])
+    series = [sid for sid in model.series_ids_ if sid in present]
+    if not series:
+        shown = ", ".join(sorted(present)[:3]) + (", ..." if len(present) > 3 else "")
+        raise StepSkipped(
+            f"the volume champion knows none of this data's series ({shown}); "
+            "train one on it with `needradar forecast train --data DIR`"
+        )
     # From the as-of day even when the model has seen later days (a replay of an earlier day).
-    ahead = model.predict(None, ctx.settings.forecast.horizon_days, history=actuals, origin=ctx.day)
-    today = model.predict(None, 1, history=actuals, origin=ctx.day - pd.Timedelta(days=1))
+    ahead = model.predict(series, ctx.settings.forecast.horizon_days, history=actuals, origin=ctx.day)
+    today = model.predict(series, 1, history=actuals, origin=ctx.day - pd.Timedelta(days=1))
     ctx.write("forecast.csv", ahead)
     alerts = volume_alerts(actuals, today, actuals, ctx.day, ctx.settings)
     return Forecast(champion, ahead, actuals, alerts)
