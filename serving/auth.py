@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 ROLES = ("app", "retention", "planner", "admin")
 ENV_ADMIN = "env-admin"  # the name audit lines give to NEEDRADAR_API_KEY
 # Exact paths, so that a future route beginning with /docs or /metrics is not open by accident.
-OPEN_PATHS = frozenset({"/", "/livez", "/readyz", "/healthz", "/metrics", "/docs", "/docs.json"})
+OPEN_PATHS = frozenset({"/", "/livez", "/readyz", "/healthz", "/metrics", "/docs", "/docs.js", "/docs.json"})
 OPEN_PREFIXES = ("/static_content/",)  # the assets of the /docs page
 # A rule ending in "/*" covers a page and everything below it; any other rule is one exact path.
 ROLE_PATHS: dict[str, tuple[str, ...]] = {

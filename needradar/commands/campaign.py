@@ -13,20 +13,6 @@ app = typer.Typer(
     help="Retention campaigns: treated vs control, saved customers, cost.", no_args_is_help=True
 )
 
-SHOWN = (
-    "treated",
-    "control",
-    "churn_treated",
-    "churn_control",
-    "effect",
-    "ci_low",
-    "ci_high",
-    "saved",
-    "cost",
-    "cost_per_saved",
-    "roi",
-)
-
 
 @app.command()
 def report(
@@ -41,7 +27,7 @@ def report(
     saved customers, cost per saved customer and ROI."""
     from core.errors import DataError
     from core.io import write_json
-    from monitoring.campaign import campaign_report, log_campaign_report
+    from monitoring.campaign import ROW_KEYS, campaign_report, log_campaign_report
     from needradar.commands.features import load
 
     cfg = settings()
@@ -56,10 +42,8 @@ def report(
     if as_json:
         emit_json(result)
         return
-    rows = [
-        {"action": r["action"]} | {k: r[k] if r[k] is not None else "" for k in SHOWN}
-        for r in result["actions"]
-    ]
+    shown = [k for k in ROW_KEYS if k != "revenue"]  # the report's columns
+    rows = [{k: r[k] if r[k] is not None else "" for k in shown} for r in result["actions"]]
     console.print(
         table(f"Campaign effect {result['since']} to {result['until']} ({result['horizon_days']} days)", rows)
     )

@@ -69,7 +69,7 @@ def test_kpis_skip_without_service_tables(loaded, day, settings, tmp_path):
 def test_forecast_skips_without_volume_tables(loaded, day, settings, tmp_path):
     ctx = _context(Path("unused"), day, settings, tmp_path)
     with pytest.raises(StepSkipped, match="^no tickets or requirements table$"):
-        steps.forecast(ctx, _purchases_only(loaded))
+        steps.forecast(ctx, EventData(customers=loaded.customers))
 
 
 def test_staffing_skips_without_ticket_channels(loaded, day, settings, tmp_path):

@@ -137,7 +137,7 @@ def test_no_data_without_a_key(browser, server):
         assert w.page.locator("input[name=key]").count() == 1
         assert server["customers"][0] not in w.page.content()
     w.sign_in("wrong-key")
-    assert "not this service's API key" in w.page.content()
+    assert "not a key of this service" in w.page.content()
     assert w.page.locator("#at-risk").count() == 0
     csv = w.context.request.get(f"{server['url']}/ui/at_risk.csv")
     assert csv.status == 401 and "customer_id" not in csv.text()
