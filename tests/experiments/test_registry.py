@@ -144,10 +144,12 @@ def test_gate_compares_finite_numbers(settings):
 
 
 @pytest.fixture(scope="module")
-def volume_long(sample):
+def volume_long(settings):
+    # Its own sample: the session-wide `sample` fixture cannot use this module's `settings`.
+    from features.generate import generate_sample
     from features.volume_series import build_volume_series
 
-    long = build_volume_series(sample.events)
+    long = build_volume_series(generate_sample(settings, customers=600, days=400, seed=7).events)
     return long[long["series_id"].isin(["tickets/total", "requirements/total"])].reset_index(drop=True)
 
 
@@ -156,7 +158,7 @@ def _register_volume(settings, long: pd.DataFrame) -> int:
 
     forecast = settings.forecast.model_copy(update={"backtest_folds": 1})
     result = train_volume(
-        long, settings.model_copy(update={"forecast": forecast}), models=("seasonal_naive", "moving_average")
+        long, settings.model_copy(update={"forecast": forecast}), models=("seasonal_naive", "auto_ets")
     )
     exp = ensure_experiment(settings.tracking.volume_experiment, settings)
     with mlflow.start_run(experiment_id=exp) as run:

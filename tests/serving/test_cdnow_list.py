@@ -10,7 +10,15 @@ from needradar.cli import app
 from tests.serving.reason_checks import problems
 
 pytestmark = pytest.mark.slow
-SMALL = {"churn": {"lightgbm": {"n_estimators": 60, "learning_rate": 0.1, "num_leaves": 15}, "n_cutoffs": 4}}
+# Cutoffs one 90-day horizon apart: with the gap of one horizon before the holdout cutoff, the
+# three before it all train or validate (30 days apart, only the first would).
+SMALL = {
+    "churn": {
+        "lightgbm": {"n_estimators": 60, "learning_rate": 0.1, "num_leaves": 15},
+        "n_cutoffs": 4,
+        "cutoff_every_days": 90,
+    }
+}
 
 
 @pytest.fixture(scope="module")
