@@ -14,20 +14,29 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from core.config import load_config
 from experiments import registry
+from experiments.tracking import use_tracking
 from tests.experiments.test_registry import _register
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, settings):
+def store(tmp_path_factory):
     home = tmp_path_factory.mktemp("registry_lock")
     mp = pytest.MonkeyPatch()
     mp.setenv("NEEDRADAR_HOME", str(home))
     mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home}/mlflow.db")
+    use_tracking(load_config())
     yield home
     mp.undo()
+
+
+@pytest.fixture(scope="module")
+def settings(store):
+    """Settings resolved with this module's store (they no longer follow later changes of the environment)."""
+    return load_config()
 
 
 CRASH_IN_ROLLBACK = textwrap.dedent(

@@ -25,13 +25,16 @@ def test_injected_drift_raises_alerts(vectors, settings, tmp_path):
     reference, today = vectors
     broken = today.copy()
     broken["tickets_phone_90d"] = 0.0  # the phone channel stops logging tickets
-    shifted = [c for c in broken.columns if c.startswith(("usage_", "spend_", "txn_count_"))]
-    broken[shifted] = broken[shifted] * 3  # a unit change upstream
+    # a unit change upstream in the usage, purchase and ticket counts: well over the drifted-share
+    # threshold also now that the vectors carry the feedback/complaint text features
+    shifted = [c for c in broken.columns if c.startswith(("usage_", "spend_", "txn_count_", "tickets_"))]
+    broken[shifted] = broken[shifted] * 3
     broken["churn_probability"] = 0.9
     result = check_drift(
         reference.assign(churn_probability=0.05), broken, settings, out_dir=tmp_path, workspace=True
     )
     assert "tickets_phone_90d" in result.drifted_features
+    assert result.share_drifted > settings.monitoring.drift_share_threshold, result.share_drifted
     assert result.prediction_drift
     alerts = drift_alerts(result, "2026-11-23", settings)
     kinds = {(a.subject, a.level) for a in alerts}
