@@ -218,8 +218,14 @@ def test_rows_are_scored_through_the_batcher_with_versions(secured):
 
 def test_audit_log_has_no_keys_and_no_customers(secured):
     call(secured, "/at_risk", {"page_size": 4}, secured["keys"]["retention"])
-    lines = [json.loads(x) for x in (secured["home"] / "audit.jsonl").read_text().splitlines()]
-    mine = [x for x in lines if x["key"] == "retention-1" and x["path"] == "/at_risk" and x["status"] == 200]
+    # the guard writes a request's line once the answer has gone out, a moment after the client has it
+    deadline = time.time() + 10
+    while True:
+        lines = [json.loads(x) for x in (secured["home"] / "audit.jsonl").read_text().splitlines()]
+        mine = [x for x in lines if x["key"] == "retention-1" and x["path"] == "/at_risk" and x["status"] == 200]
+        if (mine and mine[-1]["customers"] == 4) or time.time() > deadline:
+            break
+        time.sleep(0.1)
     assert mine and mine[-1]["customers"] == 4 and mine[-1]["role"] == "retention"
     assert any(x["status"] == 401 and x["key"] is None for x in lines)
     text = (secured["home"] / "audit.jsonl").read_text()
