@@ -88,6 +88,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 120) -> None:
+    """A scheduler started on a busy machine may take a while to listen."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        assert proc.poll() is None, "the dask scheduler exited"
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    pytest.fail(f"the dask scheduler did not listen on {port} within {seconds} s")
+
+
 def test_cli_on_a_separately_started_scheduler_and_workers(sample_dir, settings, as_of, tmp_path):
     """As a user with a real cluster would: `dask scheduler`, two `dask worker`, then the CLI."""
     from typer.testing import CliRunner
@@ -99,7 +111,7 @@ def test_cli_on_a_separately_started_scheduler_and_workers(sample_dir, settings,
     dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
     procs = [subprocess.Popen([*dask, "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"])]
     try:
-        time.sleep(2)
+        _wait_for_port(port, procs[0])
         worker = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1"]
         procs += [subprocess.Popen([*worker, "--no-dashboard"]) for _ in range(2)]
         runner = CliRunner()
