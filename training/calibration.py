@@ -39,7 +39,8 @@ class IsotonicCalibrator:
     def fit(self, raw: np.ndarray, y: np.ndarray) -> IsotonicCalibrator:
         raw, y = np.asarray(raw, dtype=float), np.asarray(y, dtype=float)
         steps = IsotonicRegression(out_of_bounds="clip").fit(raw, y).predict(raw)
-        g = pd.DataFrame({"x": raw, "y": y}).groupby(steps).agg(x=("x", "mean"), s=("y", "sum"), n=("y", "size"))
+        g = pd.DataFrame({"x": raw, "y": y}).groupby(steps)
+        g = g.agg(x=("x", "mean"), s=("y", "sum"), n=("y", "size"))
         rate = IsotonicRegression().fit(g["x"], (g["s"] + 0.5) / (g["n"] + 1), sample_weight=g["n"] + 1)
         knots = pd.DataFrame({"xn": g["x"] * g["n"], "n": g["n"], "v": rate.predict(g["x"])})
         knots = knots.groupby("v").sum()  # equal smoothed rates merge into one knot

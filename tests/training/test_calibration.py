@@ -38,7 +38,7 @@ def test_distinct_scores_keep_distinct_probabilities_in_order(cls):
     grid = np.linspace(raw.min() - 3, raw.max() + 3, 5000)  # beyond both ends of the fitted range
     p = calibrator.transform(grid)
     assert np.all(np.diff(p) > 0)
-    assert 0 < p.min() and p.max() < 1
+    assert p.min() > 0 and p.max() < 1
     top = np.sort(calibrator.transform(raw))[-50:]
     assert len(np.unique(top)) == len(np.unique(np.sort(raw)[-50:])) == 50
 
