@@ -283,6 +283,8 @@ class ChurnModel:
 
     def _describe(self) -> str:
         trees = f"LightGBM {self.best_iteration_} trees of {self.params['num_leaves']} leaves"
+        if LIBRARY_DEFAULTS.items() <= self.params.items():
+            trees += " (library defaults)"
         if self.linear_weight_ == 1:
             return "logistic regression"
         if self.linear_weight_:
