@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import time
 
 import pandas as pd
@@ -62,6 +63,9 @@ def main() -> None:
     parser.add_argument("tables", nargs="*", default=list(TABLES))
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    # each fold's AUC and chosen recipe on stderr: a 5-seed run takes long on a busy machine
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    logging.getLogger("training.churn_recipes").setLevel(logging.INFO)
     print(json.dumps({name: bench(name, args.repeats) for name in args.tables}, indent=2))
 
 

@@ -103,8 +103,8 @@ def score_customers(
     )
     annual = vectors["annual_value"].to_numpy(float) if "annual_value" in vectors else np.zeros(len(p))
     value = customer_value(np.nan_to_num(annual), tiers, settings)
-    # Isotonic calibration maps ranges of scores to one probability: within such a step the
-    # booster's own score still ranks, so it breaks the ties. The lapsed go last, by value.
+    # The calibrators are strictly increasing, so only equal scores tie; the raw score still breaks
+    # ties of models pickled with the old step calibrator. The lapsed go last, by value.
     order = np.lexsort((-raw, np.where(lapsed, -value, -p), lapsed))
     v = vectors.iloc[order].reset_index(drop=True)
     p, lapsed, tiers, annual, value = p[order], lapsed[order], tiers[order], annual[order], value[order]

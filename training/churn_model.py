@@ -35,10 +35,24 @@ SHRUNK: dict[str, Any] = {
     "reg_lambda": 10.0,
     "max_bin": 63,
 }
+# LightGBM's own defaults, spelled out so that the configured defaults do not leak into them; the
+# tree budget stays the library's 100 (early stopping may still end sooner).
+LIBRARY_DEFAULTS: dict[str, Any] = {
+    "n_estimators": 100,
+    "learning_rate": 0.1,
+    "num_leaves": 31,
+    "min_child_samples": 20,
+    "subsample": 1.0,
+    "subsample_freq": 0,
+    "colsample_bytree": 1.0,
+    "reg_lambda": 0.0,
+    "max_bin": 255,
+}
 CAPACITY_PRESETS: list[dict[str, Any]] = [
     {**SHRUNK, "num_leaves": 2, "learning_rate": 0.03},  # stumps: an additive model
     {**SHRUNK, "num_leaves": 4, "learning_rate": 0.01},  # pairwise interactions
     {},  # the configured defaults
+    LIBRARY_DEFAULTS,  # what `LGBMClassifier()` fits: the recipe is never worse by construction
 ]
 # Weights of the logistic regression in a blend with the best LightGBM (1.0: the regression alone).
 LINEAR_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
@@ -269,6 +283,8 @@ class ChurnModel:
 
     def _describe(self) -> str:
         trees = f"LightGBM {self.best_iteration_} trees of {self.params['num_leaves']} leaves"
+        if LIBRARY_DEFAULTS.items() <= self.params.items():
+            trees += " (library defaults)"
         if self.linear_weight_ == 1:
             return "logistic regression"
         if self.linear_weight_:

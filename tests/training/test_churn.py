@@ -9,7 +9,7 @@ from serving.explain import tree_shap
 from serving.scoring import score_customers
 from tests.churn_fixtures import fast_settings
 from training.calibration import calibration_slope
-from training.churn_model import DEFAULT_PARAMS, ChurnModel, params_for
+from training.churn_model import DEFAULT_PARAMS, LIBRARY_DEFAULTS, ChurnModel, params_for
 from training.churn_recipes import (
     backtest_churn,
     evaluate_table,
@@ -188,9 +188,14 @@ def test_backtest_uses_only_the_past(trained):
 
 
 def test_capacity_candidates():
-    assert [p["num_leaves"] for p in params_for()] == [2, 4, DEFAULT_PARAMS["num_leaves"]]
+    import lightgbm as lgb
+
+    assert [p["num_leaves"] for p in params_for()] == [2, 4, DEFAULT_PARAMS["num_leaves"], 31]
+    library = lgb.LGBMClassifier().get_params() | {"max_bin": 255}  # a native parameter's default
+    assert {k: library[k] for k in LIBRARY_DEFAULTS} == LIBRARY_DEFAULTS  # what `LGBMClassifier()` fits
+    assert LIBRARY_DEFAULTS.items() <= params_for()[-1].items()
     assert params_for(DEFAULT_PARAMS) == params_for()  # the configured defaults are not overrides
-    assert len(params_for({"num_leaves": 7, "learning_rate": 0.1})) == 2  # the user's values win
+    assert len(params_for({"num_leaves": 7, "learning_rate": 0.1})) == 3  # the user's values win
 
 
 def _logistic_table(n: int, seed: int, linear: bool) -> tuple[pd.DataFrame, np.ndarray]:
