@@ -7,9 +7,9 @@ from features.volume_series import build_volume_series
 from training.forecasting.backtest import backtest_volumes
 from training.forecasting.candidates import Setup, forecast_window, stats_forecast
 from training.forecasting.forecaster import VolumeForecaster, train_volume
-from training.forecasting.global_lgbm import lags_for
+from training.forecasting.global_lgbm import GlobalLGBM, lags_for
 from training.forecasting.metrics import mase, seasonal_naive_scale
-from training.forecasting.selection import candidate_names, candidate_yhat
+from training.forecasting.selection import TOP_K, candidate_yhat, choose
 from training.forecasting.series_checks import check_series
 from training.forecasting.user import backtest_user_series, to_series
 
@@ -64,33 +64,53 @@ def test_removing_the_last_fold_leaves_earlier_forecasts_unchanged(three_series,
             np.testing.assert_allclose(both[c], both[f"{c}_cut"], equal_nan=True)
 
 
-def test_each_fold_uses_the_best_candidate_of_the_two_windows_before(backtest):
+def _pooled_choice(fc: pd.DataFrame, sid: str, windows: list[int]) -> str:
+    """By hand: each model's MASE over its (series, window)'s median model, half the series' own
+    mean and half the mean over every series of the family; the mean of the TOP_K best."""
+    ratios = []
+    for (s, w), x in fc[fc["window"].isin(windows)].groupby(["id", "window"]):
+        err = pd.Series({m: mase(x["y"], x[m], x["scale"].iloc[0]) for m in CHEAP})
+        ratios.append((err / err.median()).rename(s))
+    table = pd.DataFrame(ratios)
+    score = (table.loc[[sid]].mean() + table.mean()) / 2
+    return "ensemble:" + "+".join(sorted(score.nsmallest(TOP_K).index))
+
+
+def test_each_fold_uses_the_pooled_top_models_of_the_two_windows_before(backtest):
     fc = backtest.forecasts
-    names = candidate_names(CHEAP)
     assert backtest.inner == 2 and sorted(fc["window"].unique()) == [0, 1, 2, 3, 4]
     for sid, g in fc.groupby("id"):
         for w in (2, 3, 4):
-            past = g[g["window"].isin([w - 2, w - 1])]
-            by_hand = {
-                n: np.mean(
-                    [
-                        mase(x["y"], candidate_yhat(x, n), x["scale"].iloc[0])
-                        for _, x in past.groupby("window")
-                    ]
-                )
-                for n in names
-            }
             rows = g[g["window"] == w]
-            assert rows["model"].iloc[0] == min(by_hand, key=by_hand.get)
+            assert rows["model"].iloc[0] == _pooled_choice(fc, sid, [w - 2, w - 1])
             np.testing.assert_allclose(rows["yhat"], candidate_yhat(rows, rows["model"].iloc[0]))
-        last = g[g["window"].isin([3, 4])]
-        ships = {
-            n: np.mean(
-                [mase(x["y"], candidate_yhat(x, n), x["scale"].iloc[0]) for _, x in last.groupby("window")]
-            )
-            for n in names
-        }
-        assert backtest.selection[sid] == min(ships, key=ships.get)
+        assert backtest.selection[sid] == _pooled_choice(fc, sid, [3, 4])
+
+
+def test_pooling_outvotes_one_series_noise_and_no_evidence_gives_the_median():
+    own = pd.DataFrame({"a": [0.5], "b": [1.0], "c": [1.5], "d": [0.9]})
+    family = pd.DataFrame({"a": [3.0] * 4, "b": [1.0] * 4, "c": [0.8] * 4, "d": [0.9] * 4})
+    # "a" won the series' only window by luck but is the family's worst: it is not in the top 3
+    assert choose(own, family, ("a", "b", "c", "d")) == "ensemble:b+c+d"
+    empty = own.iloc[:0]
+    assert choose(empty, empty, ("a", "b", "c")) == "median:a+b+c"
+    frame = pd.DataFrame({"a": [1.0], "b": [2.0], "c": [100.0]})
+    assert candidate_yhat(frame, "median:a+b+c").tolist() == [2.0]  # one wild model cannot move it
+
+
+def test_global_lightgbm_follows_newer_history():
+    """Trees cannot extrapolate: a model trained on levels 30-70 used to forecast a series whose
+    last five weeks are 100x higher at 1.6x its old forecast. The forecast is relative to the
+    newest level, so it rises about in proportion."""
+    series = {f"s{i}": _weekly(n_days=168, seed=i, level=30 + 20 * i) for i in range(3)}
+    model = GlobalLGBM(7, 7, params={"n_estimators": 60}).fit(series)
+    hist = series["s1"]
+    future = pd.Series(pd.date_range(hist["ds"].iloc[-1] + pd.Timedelta(days=1), periods=7))
+    base = model.predict("s1", hist, future)
+    higher = hist.assign(y=np.where(hist.index >= len(hist) - 35, hist["y"] * 100, hist["y"]))
+    ratio = model.predict("s1", higher, future).mean() / base.mean()
+    assert 50 < ratio < 150
+    assert np.abs(base - 50 * np.array([1.2, 1.1, 1.0, 1.0, 1.1, 0.6, 0.5])[future.dt.dayofweek]).mean() < 8
 
 
 def test_every_mean_is_over_the_same_series_and_folds():

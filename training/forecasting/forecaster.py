@@ -27,7 +27,7 @@ from training.forecasting.candidates import MODELS, Setup, fit_lgbm, forecast_wi
 from training.forecasting.global_lgbm import GlobalLGBM
 from training.forecasting.metrics import coverage, mase, seasonal_naive_scale
 from training.forecasting.prophet_model import promotion_holidays
-from training.forecasting.selection import candidate_yhat
+from training.forecasting.selection import candidate_yhat, members
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +43,6 @@ def setup_for(settings: Settings, start: pd.Timestamp, end: pd.Timestamp, period
         settings.forecast.country_holidays,
         promos,
     )
-
-
-def _members(choice: str) -> list[str]:
-    return choice.removeprefix("ensemble:").split("+")
 
 
 class VolumeForecaster:
@@ -117,7 +113,7 @@ class VolumeForecaster:
             if "lightgbm" in choice and fam not in lgbms:
                 lgbms[fam] = self._lgbm(fam, family_hist)
             lgbm = lgbms.get(fam)
-            preds, _ = forecast_window(family_hist, {sid: ds}, self.setup, tuple(_members(choice)), lgbm)
+            preds, _ = forecast_window(family_hist, {sid: ds}, self.setup, tuple(members(choice)), lgbm)
             p = preds[sid]
             yhat = candidate_yhat(p, choice)
             w = self.widths_.get(sid, float("nan"))
