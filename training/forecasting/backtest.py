@@ -81,7 +81,7 @@ def backtest_volumes(
         on_step: called after each window (for progress bars).
     """
     family = family or {sid: "all" for sid in series}
-    h = setup.horizon
+    h, evidence = setup.horizon, inner
     inner = usable_inner([len(df) for df in series.values()], h, folds, setup.period, inner)
     rows, seconds = [], 0.0
     for w in range(inner + folds):
@@ -105,7 +105,7 @@ def backtest_volumes(
         if on_step is not None:
             on_step(f"backtest window {w + 1}/{inner + folds} done")
     forecasts, final, widths = select_honestly(
-        pd.concat(rows, ignore_index=True), tuple(models), INNER, setup.interval, family
+        pd.concat(rows, ignore_index=True), tuple(models), evidence, setup.interval, family
     )
     scores = score_table(forecasts, tuple(models))
     fit = {"all_models_per_series_window": seconds / max(len(series) * (inner + folds), 1)}

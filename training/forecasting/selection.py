@@ -21,7 +21,8 @@ import pandas as pd
 
 from training.forecasting.metrics import mase
 
-TOP_K = 3  # models in the pooled mean
+TOP_K = 3  # models in the pooled mean, at most
+TOLERANCE = float("inf")  # ... each at most this much (relative) worse than the best
 
 
 def members(name: str) -> list[str]:
@@ -48,14 +49,21 @@ def window_scores(forecasts: pd.DataFrame, models: tuple[str, ...]) -> pd.DataFr
     return table
 
 
-def choose(own: pd.DataFrame, family: pd.DataFrame, models: tuple[str, ...]) -> str:
-    """The pooled mean of the TOP_K models by (own + family) / 2 relative error; the median of
-    every model where there is no evidence."""
+def choose(
+    own: pd.DataFrame,
+    family: pd.DataFrame,
+    models: tuple[str, ...],
+    top_k: int = TOP_K,
+    tolerance: float = TOLERANCE,
+) -> str:
+    """The mean of the best models by (own + family) / 2 relative error: at most `top_k`, each
+    within `tolerance` of the best; the median of every model where there is no evidence."""
     own_mean, fam_mean = own[list(models)].mean(), family[list(models)].mean()
     score = ((own_mean + fam_mean) / 2).fillna(own_mean).fillna(fam_mean).dropna()
     if score.empty:
         return models[0] if len(models) == 1 else "median:" + "+".join(sorted(models))
-    top = sorted(score.sort_values(kind="stable").index[:TOP_K])
+    score = score.sort_values(kind="stable")
+    top = sorted(score[score <= score.iloc[0] * (1 + tolerance)].index[:top_k])
     return top[0] if len(top) == 1 else "ensemble:" + "+".join(top)
 
 
@@ -73,6 +81,8 @@ def select_honestly(
     evidence: int,
     level: float,
     family: dict[str, str] | None = None,
+    top_k: int = TOP_K,
+    tolerance: float = TOLERANCE,
 ) -> tuple[pd.DataFrame, dict[str, str], dict[str, float]]:
     """Add the honest `model`, `yhat`, `yhat_lower`, `yhat_upper` to every backtest row.
 
@@ -96,7 +106,7 @@ def select_honestly(
             before = [v for v in windows if w - evidence <= v < w]
             start = scores.loc[(sid, w), "start"] if w <= windows[-1] else pd.Timestamp.max
             in_pool = pool.index.get_level_values("window").isin(before) & (pool["end"] < start)
-            name = choose(scores.loc[[(sid, v) for v in before]], pool[in_pool], models)
+            name = choose(scores.loc[[(sid, v) for v in before]], pool[in_pool], models, top_k, tolerance)
             width = _half_width(g[g["window"].isin(before)], name, level)
             if w > windows[-1]:
                 final[sid], widths[sid] = name, width
