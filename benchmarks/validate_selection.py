@@ -72,6 +72,10 @@ def replay(bt, models: tuple[str, ...], fam: dict[str, str]) -> dict[str, pd.Dat
             rules[f"top{k}_pooled_e{e}"] = select_honestly(raw, models, e, 0.8, None, k)[0]
         for tol in (0.05, 0.1, 0.2):
             rules[f"top3_within{tol}_pooled_e{e}"] = select_honestly(raw, models, e, 0.8, None, 3, tol)[0]
+        for k in (1, 2, 3):
+            rules[f"top{k}_family_only_e{e}"] = select_honestly(raw, models, e, 0.8, None, k, own_weight=0.0)[
+                0
+            ]
         rules[f"top3_by_family_e{e}"] = select_honestly(raw, models, e, 0.8, fam, 3)[0]
         rules[f"top3_own_e{e}"] = select_honestly(raw, models, e, 0.8, {s: s for s in fam}, 3)[0]
     return rules
@@ -84,6 +88,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=500)
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--inner", type=int, default=4)
+    ap.add_argument("--keep", default=None, help="Write the candidates' backtest forecasts here (Parquet).")
     ap.add_argument("--freq", choices=["D", "h"], default="D", help="h: the three total series, hourly")
     args = ap.parse_args()
     events = generate_sample(load_config(), customers=args.customers, days=args.days, seed=args.seed).events
@@ -94,6 +99,8 @@ def main() -> None:
     setup = Setup(14, (7,)) if args.freq == "D" else Setup(168, (24, 168))
     user = to_series(long[["series_id", "ds", "y"]], "ds", "y", "series_id")
     bt = backtest_volumes(user, args.folds, setup, MODELS, inner=args.inner)
+    if args.keep:
+        bt.forecasts.to_parquet(args.keep)
     models = tuple(c for c in bt.scores.columns if c != "selected")
     fam = long.groupby("series_id")["family"].first().to_dict()
     rules = replay(bt, models, fam)

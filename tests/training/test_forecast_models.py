@@ -9,7 +9,7 @@ from training.forecasting.candidates import Setup, forecast_window, stats_foreca
 from training.forecasting.forecaster import VolumeForecaster, train_volume
 from training.forecasting.global_lgbm import GlobalLGBM, lags_for
 from training.forecasting.metrics import mase, seasonal_naive_scale
-from training.forecasting.selection import TOP_K, candidate_yhat, choose
+from training.forecasting.selection import TOP_K, candidate_yhat, choose, select_honestly
 from training.forecasting.series_checks import check_series
 from training.forecasting.user import backtest_user_series, to_series
 
@@ -276,3 +276,28 @@ def test_cdnow_purchase_log_trains_a_volume_model(settings):
     fc = result.forecaster.predict(None, 14)
     assert fc["ds"].min() == long["ds"].max() + pd.Timedelta(days=1) and (fc["yhat"] >= 0).all()
     assert np.isfinite(result.holdout_metrics["mase"])
+
+
+def _windows(sid: str, start: str, errors: dict[str, float]) -> pd.DataFrame:
+    """Three 2-row windows of a series whose models miss y=10 by the given errors."""
+    ds = pd.date_range(start, periods=6, freq="D")
+    frame = pd.DataFrame({"id": sid, "ds": ds, "window": np.repeat([0, 1, 2], 2), "y": 10.0})
+    frame = frame.assign(fold=frame["window"] - 2, scale=1.0, closed=False)
+    return frame.assign(**{m: 10.0 + e for m, e in errors.items()})
+
+
+def test_pooled_evidence_is_only_what_ended_before_the_window():
+    """Another series' window counts as evidence only if it ended before this window starts, so a
+    file whose series end on different days cannot leak later data into an earlier choice."""
+    mine = _windows("a", "2025-01-01", {"m1": 1.0, "m2": 2.0, "m3": 3.0, "m4": 3.5})
+    # "b" says m1 is by far the worst; it helps "a" only if its windows ended before "a"'s last one
+    other = {"m1": 50.0, "m2": 2.0, "m3": 3.0, "m4": 3.5}
+    later = select_honestly(
+        pd.concat([mine, _windows("b", "2025-01-04", other)]), ("m1", "m2", "m3", "m4"), 2, 0.8
+    )
+    earlier = select_honestly(
+        pd.concat([mine, _windows("b", "2024-12-01", other)]), ("m1", "m2", "m3", "m4"), 2, 0.8
+    )
+    a_later, a_earlier = (r[0].query("id == 'a' and window == 2")["model"].iloc[0] for r in (later, earlier))
+    assert a_later == "ensemble:m1+m2+m3"  # b's windows overlap or follow a's: not used
+    assert a_earlier == "ensemble:m2+m3+m4"  # b's windows ended before: pooled

@@ -23,6 +23,7 @@ from training.forecasting.metrics import mase
 
 TOP_K = 3  # models in the pooled mean, at most
 TOLERANCE = float("inf")  # ... each at most this much (relative) worse than the best
+OWN_WEIGHT = 0.5  # the series' own evidence in its score; the rest is its family's
 
 
 def members(name: str) -> list[str]:
@@ -55,11 +56,12 @@ def choose(
     models: tuple[str, ...],
     top_k: int = TOP_K,
     tolerance: float = TOLERANCE,
+    own_weight: float = OWN_WEIGHT,
 ) -> str:
     """The mean of the best models by (own + family) / 2 relative error: at most `top_k`, each
     within `tolerance` of the best; the median of every model where there is no evidence."""
     own_mean, fam_mean = own[list(models)].mean(), family[list(models)].mean()
-    score = ((own_mean + fam_mean) / 2).fillna(own_mean).fillna(fam_mean).dropna()
+    score = (own_weight * own_mean + (1 - own_weight) * fam_mean).fillna(own_mean).fillna(fam_mean).dropna()
     if score.empty:
         return models[0] if len(models) == 1 else "median:" + "+".join(sorted(models))
     score = score.sort_values(kind="stable")
@@ -83,6 +85,7 @@ def select_honestly(
     family: dict[str, str] | None = None,
     top_k: int = TOP_K,
     tolerance: float = TOLERANCE,
+    own_weight: float = OWN_WEIGHT,
 ) -> tuple[pd.DataFrame, dict[str, str], dict[str, float]]:
     """Add the honest `model`, `yhat`, `yhat_lower`, `yhat_upper` to every backtest row.
 
@@ -106,7 +109,9 @@ def select_honestly(
             before = [v for v in windows if w - evidence <= v < w]
             start = scores.loc[(sid, w), "start"] if w <= windows[-1] else pd.Timestamp.max
             in_pool = pool.index.get_level_values("window").isin(before) & (pool["end"] < start)
-            name = choose(scores.loc[[(sid, v) for v in before]], pool[in_pool], models, top_k, tolerance)
+            name = choose(
+                scores.loc[[(sid, v) for v in before]], pool[in_pool], models, top_k, tolerance, own_weight
+            )
             width = _half_width(g[g["window"].isin(before)], name, level)
             if w > windows[-1]:
                 final[sid], widths[sid] = name, width
