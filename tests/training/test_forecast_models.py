@@ -4,7 +4,7 @@ import pytest
 
 from core.errors import DataError
 from features.volume_series import build_volume_series
-from training.forecasting.backtest import backtest_volumes
+from training.forecasting.backtest import INNER, backtest_volumes
 from training.forecasting.candidates import Setup, forecast_window, stats_forecast
 from training.forecasting.forecaster import VolumeForecaster, train_volume
 from training.forecasting.global_lgbm import GlobalLGBM, lags_for
@@ -76,15 +76,15 @@ def _pooled_choice(fc: pd.DataFrame, sid: str, windows: list[int]) -> str:
     return "ensemble:" + "+".join(sorted(score.nsmallest(TOP_K).index))
 
 
-def test_each_fold_uses_the_pooled_top_models_of_the_two_windows_before(backtest):
+def test_each_fold_uses_the_pooled_top_models_of_the_windows_before(backtest):
     fc = backtest.forecasts
-    assert backtest.inner == 2 and sorted(fc["window"].unique()) == [0, 1, 2, 3, 4]
+    assert backtest.inner == INNER == 4 and sorted(fc["window"].unique()) == list(range(7))
     for sid, g in fc.groupby("id"):
-        for w in (2, 3, 4):
+        for w in (4, 5, 6):
             rows = g[g["window"] == w]
-            assert rows["model"].iloc[0] == _pooled_choice(fc, sid, [w - 2, w - 1])
+            assert rows["model"].iloc[0] == _pooled_choice(fc, sid, list(range(w - 4, w)))
             np.testing.assert_allclose(rows["yhat"], candidate_yhat(rows, rows["model"].iloc[0]))
-        assert backtest.selection[sid] == _pooled_choice(fc, sid, [3, 4])
+        assert backtest.selection[sid] == _pooled_choice(fc, sid, [3, 4, 5, 6])
 
 
 def test_pooling_outvotes_one_series_noise_and_no_evidence_gives_the_median():
