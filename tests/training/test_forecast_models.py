@@ -1,8 +1,10 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from core.errors import DataError
+from core.errors import DataError, ModelNotFoundError
 from features.volume_series import build_volume_series
 from training.forecasting.backtest import INNER, backtest_volumes
 from training.forecasting.candidates import Setup, forecast_window, stats_forecast
@@ -167,6 +169,14 @@ def test_forecaster_round_trip_history_and_evaluate(trained, tmp_path):
     pd.testing.assert_frame_equal(loaded.setup.promotions, f.setup.promotions.reset_index(drop=True))
     assert loaded.setup == f.setup
     assert not list((tmp_path / "m").glob("*.pkl"))
+    # A LightGBM saved before its target was relative to the level would be misread: refused.
+    meta = json.loads((tmp_path / "m" / "forecaster.json").read_text())
+    for info in meta["lgbm"].values():
+        del info["target"]
+    (tmp_path / "m" / "forecaster.json").write_text(json.dumps(meta))
+    assert meta["lgbm"]  # some series ship a mean with LightGBM in it
+    with pytest.raises(ModelNotFoundError, match="retrain it with `needradar forecast train`"):
+        VolumeForecaster.load(tmp_path / "m")
     assert a["ds"].min() == long["ds"].max() + pd.Timedelta(days=1)  # from the last observed day
     assert (a["yhat_lower"] <= a["yhat"]).all() and (a["yhat"] <= a["yhat_upper"]).all()
     # Newer history moves the forecast origin and raises the forecast, whatever the choice: local

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core.config import Settings
-from core.errors import ConfigError, DataError
+from core.errors import ConfigError, DataError, ModelNotFoundError
 from core.io import write_frame, write_json, write_text
 from training.forecasting.backtest import BacktestResult, backtest_volumes
 from training.forecasting.calendar import Calendar
@@ -213,7 +213,8 @@ class VolumeForecaster:
             "backtest_mase": self.backtest_mase_,
             "last_ds": str(self.last_ds_),
             "lgbm": {
-                f: {"lags": g.lags, "columns": g.columns_, "ids": g.ids_} for f, g in self.lgbm_.items()
+                f: {"lags": g.lags, "columns": g.columns_, "ids": g.ids_, "target": "log1p_over_level"}
+                for f, g in self.lgbm_.items()
             },
         }
         write_json(path / "forecaster.json", meta)
@@ -243,6 +244,11 @@ class VolumeForecaster:
         for fam, info in meta["lgbm"].items():
             promo = None if setup.promotions is None else set(setup.promotions["ds"])
             g = GlobalLGBM(setup.horizon, setup.period, promo_days=promo)
+            if info.get("target") != "log1p_over_level":
+                raise ModelNotFoundError(
+                    f"{path} holds a LightGBM saved before its target was relative to the level; "
+                    "retrain it with `needradar forecast train`"
+                )
             g.lags, g.columns_, g.ids_ = info["lags"], info["columns"], info["ids"]
             g.booster_ = lgb.Booster(model_str=(path / f"lgbm_{fam}.txt").read_text())
             self.lgbm_[fam] = g
