@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from needradar.cli import app
 from training.forecasting.candidates import MODELS
-from training.forecasting.selection import candidate_names
+from training.forecasting.selection import members
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_backtest_json_and_rows(weekday_csv, tmp_path):
     assert summary["mase"]["selected"] == pytest.approx(np.mean(by_hand), abs=1e-3)
     per_series = {r["id"]: r for r in summary["per_series"]}
     assert set(per_series) == {"a", "b"}
-    assert {r["ships"] for r in per_series.values()} <= set(candidate_names(MODELS))
+    assert all(set(members(r["ships"])) <= set(MODELS) for r in per_series.values())
     assert ((rows["yhat_lower"] <= rows["yhat"]) & (rows["yhat"] <= rows["yhat_upper"])).all()
 
 

@@ -1,15 +1,17 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from core.errors import DataError
+from core.errors import DataError, ModelNotFoundError
 from features.volume_series import build_volume_series
-from training.forecasting.backtest import backtest_volumes
+from training.forecasting.backtest import INNER, backtest_volumes
 from training.forecasting.candidates import Setup, forecast_window, stats_forecast
 from training.forecasting.forecaster import VolumeForecaster, train_volume
-from training.forecasting.global_lgbm import lags_for
+from training.forecasting.global_lgbm import GlobalLGBM, lags_for
 from training.forecasting.metrics import mase, seasonal_naive_scale
-from training.forecasting.selection import candidate_names, candidate_yhat
+from training.forecasting.selection import TOP_K, candidate_yhat, choose, select_honestly
 from training.forecasting.series_checks import check_series
 from training.forecasting.user import backtest_user_series, to_series
 
@@ -64,33 +66,53 @@ def test_removing_the_last_fold_leaves_earlier_forecasts_unchanged(three_series,
             np.testing.assert_allclose(both[c], both[f"{c}_cut"], equal_nan=True)
 
 
-def test_each_fold_uses_the_best_candidate_of_the_two_windows_before(backtest):
+def _pooled_choice(fc: pd.DataFrame, sid: str, windows: list[int]) -> str:
+    """By hand: each model's MASE over its (series, window)'s median model, half the series' own
+    mean and half the mean over every series of the family; the mean of the TOP_K best."""
+    ratios = []
+    for (s, _), x in fc[fc["window"].isin(windows)].groupby(["id", "window"]):
+        err = pd.Series({m: mase(x["y"], x[m], x["scale"].iloc[0]) for m in CHEAP})
+        ratios.append((err / err.median()).rename(s))
+    table = pd.DataFrame(ratios)
+    score = (table.loc[[sid]].mean() + table.mean()) / 2
+    return "ensemble:" + "+".join(sorted(score.nsmallest(TOP_K).index))
+
+
+def test_each_fold_uses_the_pooled_top_models_of_the_windows_before(backtest):
     fc = backtest.forecasts
-    names = candidate_names(CHEAP)
-    assert backtest.inner == 2 and sorted(fc["window"].unique()) == [0, 1, 2, 3, 4]
+    assert backtest.inner == INNER == 4 and sorted(fc["window"].unique()) == list(range(7))
     for sid, g in fc.groupby("id"):
-        for w in (2, 3, 4):
-            past = g[g["window"].isin([w - 2, w - 1])]
-            by_hand = {
-                n: np.mean(
-                    [
-                        mase(x["y"], candidate_yhat(x, n), x["scale"].iloc[0])
-                        for _, x in past.groupby("window")
-                    ]
-                )
-                for n in names
-            }
+        for w in (4, 5, 6):
             rows = g[g["window"] == w]
-            assert rows["model"].iloc[0] == min(by_hand, key=by_hand.get)
+            assert rows["model"].iloc[0] == _pooled_choice(fc, sid, list(range(w - 4, w)))
             np.testing.assert_allclose(rows["yhat"], candidate_yhat(rows, rows["model"].iloc[0]))
-        last = g[g["window"].isin([3, 4])]
-        ships = {
-            n: np.mean(
-                [mase(x["y"], candidate_yhat(x, n), x["scale"].iloc[0]) for _, x in last.groupby("window")]
-            )
-            for n in names
-        }
-        assert backtest.selection[sid] == min(ships, key=ships.get)
+        assert backtest.selection[sid] == _pooled_choice(fc, sid, [3, 4, 5, 6])
+
+
+def test_pooling_outvotes_one_series_noise_and_no_evidence_gives_the_median():
+    own = pd.DataFrame({"a": [0.5], "b": [1.0], "c": [1.5], "d": [0.9]})
+    family = pd.DataFrame({"a": [3.0] * 4, "b": [1.0] * 4, "c": [0.8] * 4, "d": [0.9] * 4})
+    # "a" won the series' only window by luck but is the family's worst: it is not in the top 3
+    assert choose(own, family, ("a", "b", "c", "d")) == "ensemble:b+c+d"
+    empty = own.iloc[:0]
+    assert choose(empty, empty, ("a", "b", "c")) == "median:a+b+c"
+    frame = pd.DataFrame({"a": [1.0], "b": [2.0], "c": [100.0]})
+    assert candidate_yhat(frame, "median:a+b+c").tolist() == [2.0]  # one wild model cannot move it
+
+
+def test_global_lightgbm_follows_newer_history():
+    """Trees cannot extrapolate: a model trained on levels 30-70 used to forecast a series whose
+    last five weeks are 100x higher at 1.6x its old forecast. The forecast is relative to the
+    newest level, so it rises about in proportion."""
+    series = {f"s{i}": _weekly(n_days=168, seed=i, level=30 + 20 * i) for i in range(3)}
+    model = GlobalLGBM(7, 7, params={"n_estimators": 60}).fit(series)
+    hist = series["s1"]
+    future = pd.Series(pd.date_range(hist["ds"].iloc[-1] + pd.Timedelta(days=1), periods=7))
+    base = model.predict("s1", hist, future)
+    higher = hist.assign(y=np.where(hist.index >= len(hist) - 35, hist["y"] * 100, hist["y"]))
+    ratio = model.predict("s1", higher, future).mean() / base.mean()
+    assert 50 < ratio < 150
+    assert np.abs(base - 50 * np.array([1.2, 1.1, 1.0, 1.0, 1.1, 0.6, 0.5])[future.dt.dayofweek]).mean() < 8
 
 
 def test_every_mean_is_over_the_same_series_and_folds():
@@ -147,13 +169,22 @@ def test_forecaster_round_trip_history_and_evaluate(trained, tmp_path):
     pd.testing.assert_frame_equal(loaded.setup.promotions, f.setup.promotions.reset_index(drop=True))
     assert loaded.setup == f.setup
     assert not list((tmp_path / "m").glob("*.pkl"))
+    # A LightGBM saved before its target was relative to the level would be misread: refused.
+    meta = json.loads((tmp_path / "m" / "forecaster.json").read_text())
+    for info in meta["lgbm"].values():
+        del info["target"]
+    (tmp_path / "m" / "forecaster.json").write_text(json.dumps(meta))
+    assert meta["lgbm"]  # some series ship a mean with LightGBM in it
+    with pytest.raises(ModelNotFoundError, match="retrain it with `needradar forecast train`"):
+        VolumeForecaster.load(tmp_path / "m")
     assert a["ds"].min() == long["ds"].max() + pd.Timedelta(days=1)  # from the last observed day
     assert (a["yhat_lower"] <= a["yhat"]).all() and (a["yhat"] <= a["yhat_upper"]).all()
-    # Newer history moves the forecast origin and changes the forecast of a series whose choice
-    # is refit locally (the global LightGBM is not refit at predict time).
-    sid = next(s for s, choice in sorted(f.selection_.items()) if "lightgbm" not in choice)
+    # Newer history moves the forecast origin and raises the forecast, whatever the choice: local
+    # models are refit, the stored global LightGBM reads the new level through its lags (14 days:
+    # its lags are at least one horizon old).
+    sid = sorted(f.selection_)[0]
     newer = pd.DataFrame(
-        {"series_id": sid, "ds": long["ds"].max() + pd.to_timedelta(range(1, 8), "D"), "y": 500.0}
+        {"series_id": sid, "ds": long["ds"].max() + pd.to_timedelta(range(1, 15), "D"), "y": 500.0}
     )
     c = f.predict([sid], 7, history=newer)
     assert c["ds"].min() == newer["ds"].max() + pd.Timedelta(days=1)
@@ -255,3 +286,28 @@ def test_cdnow_purchase_log_trains_a_volume_model(settings):
     fc = result.forecaster.predict(None, 14)
     assert fc["ds"].min() == long["ds"].max() + pd.Timedelta(days=1) and (fc["yhat"] >= 0).all()
     assert np.isfinite(result.holdout_metrics["mase"])
+
+
+def _windows(sid: str, start: str, errors: dict[str, float]) -> pd.DataFrame:
+    """Three 2-row windows of a series whose models miss y=10 by the given errors."""
+    ds = pd.date_range(start, periods=6, freq="D")
+    frame = pd.DataFrame({"id": sid, "ds": ds, "window": np.repeat([0, 1, 2], 2), "y": 10.0})
+    frame = frame.assign(fold=frame["window"] - 2, scale=1.0, closed=False)
+    return frame.assign(**{m: 10.0 + e for m, e in errors.items()})
+
+
+def test_pooled_evidence_is_only_what_ended_before_the_window():
+    """Another series' window counts as evidence only if it ended before this window starts, so a
+    file whose series end on different days cannot leak later data into an earlier choice."""
+    mine = _windows("a", "2025-01-01", {"m1": 1.0, "m2": 2.0, "m3": 3.0, "m4": 3.5})
+    # "b" says m1 is by far the worst; it helps "a" only if its windows ended before "a"'s last one
+    other = {"m1": 50.0, "m2": 2.0, "m3": 3.0, "m4": 3.5}
+    later = select_honestly(
+        pd.concat([mine, _windows("b", "2025-01-04", other)]), ("m1", "m2", "m3", "m4"), 2, 0.8
+    )
+    earlier = select_honestly(
+        pd.concat([mine, _windows("b", "2024-12-01", other)]), ("m1", "m2", "m3", "m4"), 2, 0.8
+    )
+    a_later, a_earlier = (r[0].query("id == 'a' and window == 2")["model"].iloc[0] for r in (later, earlier))
+    assert a_later == "ensemble:m1+m2+m3"  # b's windows overlap or follow a's: not used
+    assert a_earlier == "ensemble:m2+m3+m4"  # b's windows ended before: pooled

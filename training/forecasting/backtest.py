@@ -3,8 +3,9 @@
 The windows are the last `inner + folds` non-overlapping stretches of `horizon` rows; each is
 forecast by every candidate refit on everything before it (candidates.forecast_window, the same
 function the shipped model uses). The first `inner` windows only give evidence; the `folds`
-windows after them are reported, each forecast by the choice made on the `inner` windows before it
-(selection.py). MASE is scaled by each window's in-sample seasonal naive error.
+windows after them are reported, each forecast by the choice made on the `inner` windows before it,
+pooled over the series of its family (selection.py). MASE is scaled by each window's in-sample
+seasonal naive error.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from training.forecasting.metrics import coverage, seasonal_naive_scale
 from training.forecasting.selection import score_table, select_honestly
 
 logger = logging.getLogger(__name__)
-INNER = 2  # windows of evidence behind every choice
+INNER = 4  # windows of evidence behind every choice (chosen on benchmarks/validate_selection.py)
 
 
 @dataclass
@@ -80,7 +81,7 @@ def backtest_volumes(
         on_step: called after each window (for progress bars).
     """
     family = family or {sid: "all" for sid in series}
-    h = setup.horizon
+    h, evidence = setup.horizon, inner
     inner = usable_inner([len(df) for df in series.values()], h, folds, setup.period, inner)
     rows, seconds = [], 0.0
     for w in range(inner + folds):
@@ -104,7 +105,7 @@ def backtest_volumes(
         if on_step is not None:
             on_step(f"backtest window {w + 1}/{inner + folds} done")
     forecasts, final, widths = select_honestly(
-        pd.concat(rows, ignore_index=True), tuple(models), INNER, setup.interval
+        pd.concat(rows, ignore_index=True), tuple(models), evidence, setup.interval, family
     )
     scores = score_table(forecasts, tuple(models))
     fit = {"all_models_per_series_window": seconds / max(len(series) * (inner + folds), 1)}

@@ -23,9 +23,6 @@ from training.forecasting.prophet_model import fit_prophet, predict_prophet
 logger = logging.getLogger(__name__)
 STATS = ("seasonal_naive", "auto_ets", "mstl", "auto_theta")
 MODELS = ("prophet", "lightgbm", *STATS)
-# With no earlier evidence a series starts with the statsforecast model that handles several
-# seasonal periods and a trend (chosen by design, not by any benchmark).
-DEFAULT = ("mstl", "auto_ets", "seasonal_naive")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core.config import Settings
-from core.errors import ConfigError, DataError
+from core.errors import ConfigError, DataError, ModelNotFoundError
 from core.io import write_frame, write_json, write_text
 from training.forecasting.backtest import BacktestResult, backtest_volumes
 from training.forecasting.calendar import Calendar
@@ -27,7 +27,7 @@ from training.forecasting.candidates import MODELS, Setup, fit_lgbm, forecast_wi
 from training.forecasting.global_lgbm import GlobalLGBM
 from training.forecasting.metrics import coverage, mase, seasonal_naive_scale
 from training.forecasting.prophet_model import promotion_holidays
-from training.forecasting.selection import candidate_yhat
+from training.forecasting.selection import candidate_yhat, members
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +43,6 @@ def setup_for(settings: Settings, start: pd.Timestamp, end: pd.Timestamp, period
         settings.forecast.country_holidays,
         promos,
     )
-
-
-def _members(choice: str) -> list[str]:
-    return choice.removeprefix("ensemble:").split("+")
 
 
 class VolumeForecaster:
@@ -117,7 +113,7 @@ class VolumeForecaster:
             if "lightgbm" in choice and fam not in lgbms:
                 lgbms[fam] = self._lgbm(fam, family_hist)
             lgbm = lgbms.get(fam)
-            preds, _ = forecast_window(family_hist, {sid: ds}, self.setup, tuple(_members(choice)), lgbm)
+            preds, _ = forecast_window(family_hist, {sid: ds}, self.setup, tuple(members(choice)), lgbm)
             p = preds[sid]
             yhat = candidate_yhat(p, choice)
             w = self.widths_.get(sid, float("nan"))
@@ -217,7 +213,8 @@ class VolumeForecaster:
             "backtest_mase": self.backtest_mase_,
             "last_ds": str(self.last_ds_),
             "lgbm": {
-                f: {"lags": g.lags, "columns": g.columns_, "ids": g.ids_} for f, g in self.lgbm_.items()
+                f: {"lags": g.lags, "columns": g.columns_, "ids": g.ids_, "target": "log1p_over_level"}
+                for f, g in self.lgbm_.items()
             },
         }
         write_json(path / "forecaster.json", meta)
@@ -247,6 +244,11 @@ class VolumeForecaster:
         for fam, info in meta["lgbm"].items():
             promo = None if setup.promotions is None else set(setup.promotions["ds"])
             g = GlobalLGBM(setup.horizon, setup.period, promo_days=promo)
+            if info.get("target") != "log1p_over_level":
+                raise ModelNotFoundError(
+                    f"{path} holds a LightGBM saved before its target was relative to the level; "
+                    "retrain it with `needradar forecast train`"
+                )
             g.lags, g.columns_, g.ids_ = info["lags"], info["columns"], info["ids"]
             g.booster_ = lgb.Booster(model_str=(path / f"lgbm_{fam}.txt").read_text())
             self.lgbm_[fam] = g

@@ -5,6 +5,13 @@ without feeding its own forecasts back (no compounding error, one fit per family
 rows of the series' actual sampling pattern (weekday-only or business-hours series keep working):
 H and multiples of the weekly period P, a rolling mean of the last P rows before the forecast
 origin window, and calendar features of the real timestamps.
+
+Why relative to the level: in log1p space the target and the lags are taken relative to that
+rolling level (the mean log1p of the last P rows at least H old), and the forecast adds the level
+back. Trees cannot extrapolate beyond the values they were trained on, so with absolute targets a
+series whose newest history is far above anything seen (a 100x jump) would be forecast at the old
+maximum; relative targets carry the new level into the forecast proportionally. The absolute level
+stays a feature, so level-dependent patterns inside the trained range are still learnt.
 """
 
 from __future__ import annotations
@@ -60,15 +67,22 @@ def _features(
     idx = np.arange(n) + offset
     for lag in lags:
         f[f"lag_{lag}"] = pad[idx - lag]
+    csum = np.concatenate([[0.0], np.cumsum(np.nan_to_num(pad, nan=0.0))])
+    level = (csum[idx - horizon + 1] - csum[idx - horizon - period + 1]) / period
+    for lag in lags:
+        f[f"lag_{lag}"] -= level
     f["seasonal_mean"] = (
         f[[f"lag_{lag}" for lag in lags if lag % period == 0 and lag >= horizon]].mean(axis=1)
         if any(lag % period == 0 for lag in lags)
         else np.nan
     )
-    csum = np.concatenate([[0.0], np.nancumsum(np.nan_to_num(pad, nan=0.0))])
-    start = idx - horizon - period + 1
-    f["level"] = (csum[idx - horizon + 1] - csum[start]) / period
+    f["level"] = level
     return f
+
+
+def first_row(lags: list[int], horizon: int, period: int) -> int:
+    """The first row whose lags and level lie wholly inside the series."""
+    return max(max(lags), horizon + period - 1)
 
 
 class GlobalLGBM:
@@ -94,8 +108,8 @@ class GlobalLGBM:
                 df["y"].to_numpy(float), df["ds"], self.lags, self.period, self.horizon, self.promo_days
             )
             f["series"] = sid
-            f["target"] = np.log1p(df["y"].to_numpy(float))
-            keep = np.arange(len(df)) >= max(self.lags)
+            f["target"] = np.log1p(df["y"].to_numpy(float)) - f["level"].to_numpy()
+            keep = np.arange(len(df)) >= first_row(self.lags, self.horizon, self.period)
             if "closed" in df:
                 keep &= ~df["closed"].to_numpy(bool)
             frames.append(f[keep])
@@ -116,4 +130,4 @@ class GlobalLGBM:
         f = _features(history["y"].to_numpy(float), ds, self.lags, self.period, self.horizon, self.promo_days)
         f["series"] = pd.Categorical([sid] * len(f), categories=self.ids_)
         X = f.iloc[len(history) :][self.columns_]
-        return np.clip(np.expm1(self.booster_.predict(X)), 0, None)
+        return np.clip(np.expm1(self.booster_.predict(X) + X["level"].to_numpy()), 0, None)
