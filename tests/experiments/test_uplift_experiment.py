@@ -12,7 +12,13 @@ def test_train_register_and_load(settings):
     run = MlflowClient().get_run(outcome.run_id)
     for key in ("auuc_uplift", "auuc_risk", "auuc_risk_x_value", "train_listings", "test_listings"):
         assert key in run.data.metrics
-    assert run.data.params["learner"] == "S-learner (LightGBM)"
+    assert run.data.params["learner"] in {
+        "S-learner (LightGBM)",
+        "T-learner (LightGBM)",
+        "X-learner (LightGBM)",
+    }
+    assert run.data.params["capacity"] in {"small", "medium", "large"}
+    assert "inner_auuc_risk" in run.data.metrics and "inner_auuc_x_medium" in run.data.metrics
     artifacts = {a.path for a in MlflowClient().list_artifacts(outcome.run_id)}
     assert "qini_curve.html" in artifacts
     name = settings.retention.uplift_model_name
