@@ -16,7 +16,11 @@ budget is spent, in the order the service spends it (`serving.targeting.fill_bud
 The customer value is the service's own (`serving.scoring.customer_value`: the present value of five
 years of the customer's annual value, at least 4x for the top tier).
 - oracle: the uplift rule with the generator's true effect in place of the model's (its ceiling);
-- oracle_customers: the true effect per CNY, ignoring value (the ceiling of customers saved).
+- oracle_customers: the true effect per CNY, ignoring value (the ceiling of customers saved);
+- uplift_best_action / oracle_best_action: as uplift / oracle, but each listing gets the action the
+  model (the truth) finds best on its channel instead of the list's (`p_treated_<action>` columns).
+  The list's actions were partly random in the sample's history, so these rows show what choosing
+  the action adds over that history, not over the service's reason-based playbook.
 A pick saves, in truth, p(churn untreated) - p(churn treated) of a customer (`_truth_contacts.csv`);
 `net_value_cny` is the truly saved customer value minus the contact cost, what the uplift rule
 maximises.
@@ -48,7 +52,15 @@ from training.uplift_selection import select_uplift_model
 
 TEST_DAYS = 90
 BUDGET_SHARES = (0.10, 0.25, 0.50)
-RULES = ("uplift", "priors", "risk_x_value", "oracle", "oracle_customers")
+RULES = (
+    "uplift",
+    "priors",
+    "risk_x_value",
+    "oracle",
+    "oracle_customers",
+    "uplift_best_action",
+    "oracle_best_action",
+)
 
 
 def pick_within_budget(
@@ -76,22 +88,42 @@ def run_seed(settings: Settings, customers: int | None, seed: int | None) -> dic
     chosen = select_uplift_model(train, r.effect_horizon_days, inner_days=TEST_DAYS)
     model = chosen.model
     keys = events.contacts.assign(day=events.contacts["ts"].dt.normalize()).merge(truth, on="contact_id")
-    keys = keys.groupby(["customer_id", "day"], as_index=False)[["p_untreated", "p_treated"]].first()
+    p_cols = [c for c in truth.columns if c.startswith("p_")]
+    keys = keys.groupby(["customer_id", "day"], as_index=False)[p_cols].first()
     test = test.merge(keys, on=["customer_id", "day"], how="left")
-    true_saved = (test["p_untreated"] - test["p_treated"]).to_numpy(float)
+    untreated = test["p_untreated"].to_numpy(float)
+    true_saved = untreated - test["p_treated"].to_numpy(float)
     costs = {name: c.cost for name, c in r.channels.items()}
     cost = test["channel"].map(lambda ch: sum(costs.get(c, 0.0) for c in ch.split("+"))).to_numpy(float)
-    value = customer_value(
-        test["annual_value"].fillna(0.0).to_numpy(float), test["value_tier"].astype(str), settings
-    )
+    # The uplift frame's vectors are per listed customer, without the population's value tiers; the
+    # list's channel tells the tier (the service gives a dedicated agent to the top tier only).
+    tier = np.where(test["channel"].str.contains("dedicated_agent"), "top", "potential")
+    value = customer_value(test["annual_value"].fillna(0.0).to_numpy(float), tier, settings)
     risk = model.churn_probability(test)
     prior = test["action"].map(r.effect_priors).fillna(0.0).to_numpy(float)
-    priorities = {
-        "uplift": budget_priority(value * model.saved_probability(test, test["action"]) - cost, cost),
-        "priors": budget_priority(value * risk * prior - cost, cost),
-        "risk_x_value": risk * value,
-        "oracle": budget_priority(value * true_saved - cost, cost),
-        "oracle_customers": budget_priority(true_saved, cost),
+    # Action choice: the model's best action per listing, and the truly best one, on the list's channel.
+    best = model.best_action(test)
+    saved_by_action = pd.DataFrame(
+        {a[len("p_treated_") :]: untreated - test[a] for a in p_cols if a.startswith("p_treated_")}
+    )
+    best_true = saved_by_action.to_numpy()[
+        np.arange(len(test)), saved_by_action.columns.get_indexer(best["best_action"])
+    ]
+    oracle_best = saved_by_action.max(axis=1).to_numpy(float)
+    rules = {  # name: (priority, what each pick truly saves)
+        "uplift": (
+            budget_priority(value * model.saved_probability(test, test["action"]) - cost, cost),
+            true_saved,
+        ),
+        "priors": (budget_priority(value * risk * prior - cost, cost), true_saved),
+        "risk_x_value": (risk * value, true_saved),
+        "oracle": (budget_priority(value * true_saved - cost, cost), true_saved),
+        "oracle_customers": (budget_priority(true_saved, cost), true_saved),
+        "uplift_best_action": (
+            budget_priority(value * best["saved_probability"].to_numpy() - cost, cost),
+            best_true,
+        ),
+        "oracle_best_action": (budget_priority(value * oracle_best - cost, cost), oracle_best),
     }
     daily_cost = pd.Series(cost).groupby(test["day"]).sum()
     budgets = {"configured": pd.Series(r.daily_budget_cny, index=daily_cost.index)}
@@ -100,12 +132,15 @@ def run_seed(settings: Settings, customers: int | None, seed: int | None) -> dic
     for label, budget in budgets.items():
         row: dict = {"budget": label, "mean_daily_budget_cny": round(float(budget.mean()), 2)}
         for name in RULES:
-            picked = pick_within_budget(test["day"], priorities[name], cost, budget)
-            row[f"{name}.saved"] = round(float(true_saved[picked].sum()), 2)
+            priority, saves = rules[name]
+            picked = pick_within_budget(test["day"], priority, cost, budget)
+            row[f"{name}.saved"] = round(float(saves[picked].sum()), 2)
             row[f"{name}.contacted"] = int(picked.sum())
             row[f"{name}.spent_cny"] = round(float(cost[picked].sum()), 1)
-            row[f"{name}.net_value_cny"] = round(float((value * true_saved - cost)[picked].sum()), 1)
-        for name in ("uplift", "priors", "oracle", "oracle_customers"):
+            row[f"{name}.net_value_cny"] = round(float((value * saves - cost)[picked].sum()), 1)
+        for name in RULES:
+            if name == "risk_x_value":
+                continue
             row[f"{name}_vs_risk_x_value"] = round(row[f"{name}.saved"] / row["risk_x_value.saved"] - 1, 4)
         results.append(row)
     return {
