@@ -19,6 +19,7 @@ action, channel). In order:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -71,7 +72,11 @@ def _allowed_channels(scored: pd.DataFrame, state: pd.DataFrame, settings: Setti
 
 
 def assign_groups(
-    scored: pd.DataFrame, contacts: pd.DataFrame | None, day: pd.Timestamp | str, settings: Settings
+    scored: pd.DataFrame,
+    contacts: pd.DataFrame | None,
+    day: pd.Timestamp | str,
+    settings: Settings,
+    uplift: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """The day's list with `group`, `listed`, `skip_reason`, `expected_saved_value` and costs.
 
@@ -80,11 +85,16 @@ def assign_groups(
             that the action saves the customer) replaces p(churn) x the action's prior.
         contacts: the contact history (the `contacts` table), or None when there is none.
         day: the day the list is acted on; contacts already sent that day count against the cap.
+        uplift: adds `saved_probability` once the contact rules have set each customer's channel
+            (`with_uplift` bound to the vectors and the model), so the estimate is for the channel
+            actually used, not one the customer unsubscribed from.
     """
     r = settings.retention
     out = scored.reset_index(drop=True).copy()
     state = contact_state(contacts, pd.Index(out["customer_id"].astype(str)), day)
     out["channel"], out["skip_reason"] = _allowed_channels(out, state.reset_index(drop=True), settings)
+    if uplift is not None:
+        out = uplift(out)
     costs = {name: c.cost for name, c in r.channels.items()}
     out["contact_cost"] = [sum(costs.get(c, 0.0) for c in ch.split("+") if c) for ch in out["channel"]]
     eligible = out["skip_reason"].isna().to_numpy()

@@ -142,3 +142,20 @@ def test_the_budget_goes_to_saved_value_per_cny():
     assert taken[1:11].all() and not taken[0] and not taken[11]
     free = fill_budget(budget_priority(esv, cost), cost, 12.0, spends=np.zeros(12, bool))
     assert free[:11].all() and not free[11]  # controls take their places without spending
+
+
+def test_the_uplift_estimate_sees_the_channel_the_rules_allow(scored, settings):
+    # An estimate that says SMS saves nobody: customers unsubscribed from SMS are estimated on the app.
+    seen = []
+
+    def estimate(frame: pd.DataFrame) -> pd.DataFrame:
+        seen.append(frame["channel"].copy())
+        return frame.assign(saved_probability=np.where(frame["channel"].str.startswith("sms"), 0.0, 0.05))
+
+    sms_first = scored.assign(channel="sms+messaging_app")
+    out = assign_groups(sms_first, _history(scored), DAY, settings, uplift=estimate)
+    unsub = out.set_index("customer_id").loc[scored["customer_id"][50:100]]
+    assert (unsub["channel"] == "messaging_app").all() and (unsub["saved_probability"] == 0.05).all()
+    others = out.set_index("customer_id").loc[scored["customer_id"][200:]]
+    assert (others["saved_probability"] == 0.0).all() and not others["listed"].any()
+    assert len(seen) == 1
