@@ -48,6 +48,8 @@ class UpliftOutcome:
     version: int
     champion: bool
     metrics: dict[str, float]
+    learner: str = "x"  # chosen out of time on the training lists
+    capacity: str = "medium"
 
 
 def evaluate(model: UpliftModel, test: pd.DataFrame) -> tuple[dict[str, float], dict[str, tuple]]:
@@ -131,7 +133,7 @@ def train_and_register(events: EventData, settings: Settings, test_days: int = 9
     if champion:
         client.set_registered_model_alias(r.uplift_model_name, "champion", str(version))
     logger.info("uplift model version %d registered (champion: %s)", version, champion)
-    return UpliftOutcome(run.info.run_id, version, champion, metrics)
+    return UpliftOutcome(run.info.run_id, version, champion, metrics, chosen.learner, chosen.capacity)
 
 
 def load_uplift(settings: Settings, alias: str = "champion") -> UpliftModel | None:

@@ -17,7 +17,8 @@ def test_train_register_and_load(settings):
         "T-learner (LightGBM)",
         "X-learner (LightGBM)",
     }
-    assert run.data.params["capacity"] in {"small", "medium", "large"}
+    assert run.data.params["capacity"] == outcome.capacity in {"small", "medium", "large"}
+    assert run.data.params["learner"].startswith(outcome.learner.upper())
     assert "inner_auuc_risk" in run.data.metrics and "inner_auuc_x_medium" in run.data.metrics
     artifacts = {a.path for a in MlflowClient().list_artifacts(outcome.run_id)}
     assert "qini_curve.html" in artifacts
