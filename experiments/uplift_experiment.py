@@ -1,9 +1,11 @@
 """Train the uplift model, validate it out of time against risk-only targeting, track and register it.
 
-The validation holds out the lists of the last `test_days` days (trained only on listings whose
-horizon ended before them) and compares Qini curves: contacting customers by the model's saved
-probability vs by churn risk alone. The model becomes `champion` only when its area under the Qini
-curve beats risk-only targeting; otherwise it stays `challenger` and the targeting keeps the priors.
+The learner (S, T or X) and its capacity are chosen on the training lists alone, by an inner
+out-of-time split (`training.uplift_selection`). The validation holds out the lists of the last
+`test_days` days (trained only on listings whose horizon ended before them) and compares Qini
+curves: contacting customers by the model's saved probability vs by churn risk alone. The model
+becomes `champion` only when its area under the Qini curve beats risk-only targeting; otherwise it
+stays `challenger` and the targeting keeps the priors.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from core.config import Settings
 from experiments.tracking import data_fingerprint, ensure_experiment, use_tracking
 from features.contract import EventData
 from training.uplift import UpliftModel, out_of_time_split, qini_auc, uplift_frame
+from training.uplift_selection import select_uplift_model
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,8 @@ class UpliftOutcome:
     version: int
     champion: bool
     metrics: dict[str, float]
+    learner: str = "x"  # chosen out of time on the training lists
+    capacity: str = "medium"
 
 
 def evaluate(model: UpliftModel, test: pd.DataFrame) -> tuple[dict[str, float], dict[str, tuple]]:
@@ -81,21 +86,24 @@ def _qini_figure(curves: dict[str, tuple]):
 
 
 def train_and_register(events: EventData, settings: Settings, test_days: int = 90) -> UpliftOutcome:
-    """Fit on the older lists, validate on the last `test_days` days, log and register."""
+    """Choose and fit on the older lists, validate on the last `test_days` days, log and register."""
     r = settings.retention
     frame = uplift_frame(events, settings)
     train, test = out_of_time_split(frame, test_days, r.effect_horizon_days)
-    model = UpliftModel().fit(train)
+    chosen = select_uplift_model(train, r.effect_horizon_days, inner_days=test_days)
+    model = chosen.model
     metrics, curves = evaluate(model, test)
     metrics["train_listings"] = float(len(train))
+    metrics |= {f"inner_{k}": v for k, v in chosen.inner.items()}
     use_tracking(settings)
     experiment_id = ensure_experiment(r.uplift_experiment, settings)
-    with mlflow.start_run(experiment_id=experiment_id, run_name="uplift-t-learner") as run:
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"uplift-{model.learner}-learner") as run:
         mlflow.set_tag("kind", "uplift_model")
         mlflow.log_params({f"lgbm.{k}": v for k, v in model.params.items()})
         mlflow.log_params(
             {
                 "learner": f"{model.learner.upper()}-learner (LightGBM)",
+                "capacity": chosen.capacity,
                 "actions": ",".join(model.actions_),
                 "horizon_days": r.effect_horizon_days,
                 "test_days": test_days,
@@ -125,7 +133,7 @@ def train_and_register(events: EventData, settings: Settings, test_days: int = 9
     if champion:
         client.set_registered_model_alias(r.uplift_model_name, "champion", str(version))
     logger.info("uplift model version %d registered (champion: %s)", version, champion)
-    return UpliftOutcome(run.info.run_id, version, champion, metrics)
+    return UpliftOutcome(run.info.run_id, version, champion, metrics, chosen.learner, chosen.capacity)
 
 
 def load_uplift(settings: Settings, alias: str = "champion") -> UpliftModel | None:

@@ -49,7 +49,8 @@ ANNOYANCE = 0.00008  # daily hazard per treated contact in the last 90 days (thi
 class CampaignHistory:
     contacts: pd.DataFrame
     truth: dict
-    # Per contact: churn probability within the horizon untreated and treated (the benchmark's truth).
+    # Per contact: churn probability within the horizon untreated, treated, and treated with each
+    # action instead (`p_treated_<action>`, same channel and window): the benchmark's truth.
     contact_truth: pd.DataFrame
 
 
@@ -90,6 +91,7 @@ def simulate_campaigns(
     last_treated = np.full((n, 3), -10_000)  # the last three treated days (listed once per horizon)
     cum = np.zeros(n)
     rows: list[tuple] = []
+    alternatives: list[np.ndarray] = []  # per day's list: churn probability treated with each action
     for d in range(t - 1):
         alive = (cum < draw) & (signup_day <= d)
         if d >= 60:  # a first list once the business has two months of customers
@@ -100,7 +102,7 @@ def simulate_campaigns(
                 risk_now = hazard[eligible, d] * rng.lognormal(0, 0.5, len(eligible))
                 top = np.argpartition(-risk_now, min(k, len(eligible) - 1))[:k]
                 chosen = np.sort(eligible[top])
-                rows += _act(
+                day_rows, alt = _act(
                     chosen,
                     d,
                     window,
@@ -115,6 +117,8 @@ def simulate_campaigns(
                     rng,
                     settings,
                 )
+                rows += day_rows
+                alternatives.append(alt)
                 free_from[chosen] = d + h
         cum += hazard[:, d]
     contacts = _contacts_frame(rows, ids, start, costs, rng)
@@ -125,13 +129,20 @@ def simulate_campaigns(
             "p_treated": np.round([r[8] for r in rows], 6),
         }
     )
+    alt = np.concatenate(alternatives) if alternatives else np.zeros((0, len(actions)))
+    for j, a in enumerate(actions):
+        contact_truth[f"p_treated_{a}"] = np.round(alt[:, j], 6)
     return hazard, CampaignHistory(contacts, _truth([r for r in rows if r[1] + h <= t], h), contact_truth)
 
 
 def _act(
     chosen, d, window, parts, base, hazard, signup_day, top_value, unsub, last_treated, actions, rng, settings
-) -> list[tuple]:
-    """Assign group, action and channel to the day's list and apply the treated hazard."""
+) -> tuple[list[tuple], np.ndarray]:
+    """Assign group, action and channel to the day's list and apply the treated hazard.
+
+    Also returns, per listed customer, the churn probability had each of `actions` been applied
+    instead (same channel and window): the counterfactual truth a benchmark of action choice needs.
+    """
     m = len(chosen)
     comp = np.stack([p[chosen, window] for p in parts], axis=1)  # m x 4 x w
     control = rng.random(m) < HISTORY_CONTROL_SHARE
@@ -143,14 +154,21 @@ def _act(
     app_or_sms = np.where(unsub[chosen, 0], "sms", np.where(unsub[chosen, 1], "messaging_app", app_or_sms))
     channel = np.where(top_value[chosen], "dedicated_agent", app_or_sms)
     tenure = d - signup_day[chosen]
-    fits = ~(((action == "community") & (tenure >= 365)) | ((action == "brand") & (tenure < 730)))
-    strength = np.array([CHANNEL_STRENGTH.get(c, 0.5) for c in channel]) * fits
-    cuts = np.array([ACTION_CUTS[a] for a in action]) * strength[:, None]  # m x 4
+    channel_strength = np.array([CHANNEL_STRENGTH.get(c, 0.5) for c in channel])
     recent = (last_treated[chosen] > d - 90).sum(axis=1)
+
+    def treated_hazard(act: np.ndarray) -> np.ndarray:
+        fits = ~(((act == "community") & (tenure >= 365)) | ((act == "brand") & (tenure < 730)))
+        cuts = np.array([ACTION_CUTS[a] for a in act]).reshape(-1, 4) * (channel_strength * fits)[:, None]
+        return base + (comp * (1 - cuts)[:, :, None]).sum(axis=1) + ANNOYANCE * (recent + 1)[:, None]
+
     untreated = base + comp.sum(axis=1)
-    treated = base + (comp * (1 - cuts)[:, :, None]).sum(axis=1) + ANNOYANCE * (recent + 1)[:, None]
+    treated = treated_hazard(action)
     p_ctrl = 1 - np.exp(-untreated.sum(axis=1))
     p_treat = 1 - np.exp(-treated.sum(axis=1))
+    alt = np.column_stack([1 - np.exp(-treated_hazard(np.full(m, a)).sum(axis=1)) for a in actions]).reshape(
+        m, len(actions)
+    )
     rows = chosen[~control]
     hazard[rows, window] = treated[~control]
     last_treated[rows] = np.column_stack([last_treated[rows, 1:], np.full(len(rows), d)])
@@ -159,7 +177,7 @@ def _act(
     unsub[chosen[unsubscribed & (channel == "messaging_app")], 0] = True
     unsub[chosen[unsubscribed & (channel == "sms")], 1] = True
     tier = _tier(p_ctrl, settings)
-    return list(
+    out = list(
         zip(
             chosen,
             [d] * m,
@@ -174,6 +192,7 @@ def _act(
             strict=True,
         )
     )
+    return out, alt
 
 
 def _contacts_frame(rows: list[tuple], ids, start, costs, rng) -> pd.DataFrame:

@@ -4,6 +4,7 @@ campaigns achieved (treated against control)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 
@@ -27,11 +28,9 @@ def targeting(ctx: DayContext, load: EventData, vectors: pd.DataFrame, score: Sc
     from serving.targeting import assign_groups, contacts_for_day, with_uplift
 
     act_on = ctx.day + pd.Timedelta(days=1)  # the list is acted on the next morning
-    scored = score.at_risk
-    uplift = load_uplift(ctx.settings)
-    if uplift is not None:
-        scored = with_uplift(scored, vectors, uplift)
-    targeted = assign_groups(scored, load.contacts, act_on, ctx.settings)
+    model = load_uplift(ctx.settings)
+    uplift = None if model is None else partial(with_uplift, vectors=vectors, model=model)
+    targeted = assign_groups(score.at_risk, load.contacts, act_on, ctx.settings, uplift)
     planned = contacts_for_day(targeted, act_on)
     ctx.write("targeting.parquet", targeted)
     ctx.write("contacts_planned.csv", planned)

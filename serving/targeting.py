@@ -11,19 +11,23 @@ action, channel). In order:
 3. Expected saved value: the chance the action saves the customer times their value, minus the
    contact cost. The chance is p(churn) x the configured prior of the action, or the uplift
    model's estimate (`saved_probability` column) once there is randomised history.
-4. Within the daily budget, the list takes customers by expected saved value. Controls walk the
-   same order without spending, so the listed controls are comparable to the listed treated.
+4. Within the daily budget, the list takes customers by expected saved value per CNY of contact,
+   skipping a contact that no longer fits (a knapsack's greedy). Controls walk the same order
+   without spending, so the listed controls are comparable to the listed treated.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from core.config import Settings
 from features.contacts import contact_state
+
+MIN_COST = 0.01  # CNY; below it a contact's priority is its expected saved value
 
 
 def control_draw(customer_ids: pd.Series, day: pd.Timestamp | str, seed: int) -> np.ndarray:
@@ -68,7 +72,11 @@ def _allowed_channels(scored: pd.DataFrame, state: pd.DataFrame, settings: Setti
 
 
 def assign_groups(
-    scored: pd.DataFrame, contacts: pd.DataFrame | None, day: pd.Timestamp | str, settings: Settings
+    scored: pd.DataFrame,
+    contacts: pd.DataFrame | None,
+    day: pd.Timestamp | str,
+    settings: Settings,
+    uplift: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """The day's list with `group`, `listed`, `skip_reason`, `expected_saved_value` and costs.
 
@@ -77,11 +85,16 @@ def assign_groups(
             that the action saves the customer) replaces p(churn) x the action's prior.
         contacts: the contact history (the `contacts` table), or None when there is none.
         day: the day the list is acted on; contacts already sent that day count against the cap.
+        uplift: adds `saved_probability` once the contact rules have set each customer's channel
+            (`with_uplift` bound to the vectors and the model), so the estimate is for the channel
+            actually used, not one the customer unsubscribed from.
     """
     r = settings.retention
     out = scored.reset_index(drop=True).copy()
     state = contact_state(contacts, pd.Index(out["customer_id"].astype(str)), day)
     out["channel"], out["skip_reason"] = _allowed_channels(out, state.reset_index(drop=True), settings)
+    if uplift is not None:
+        out = uplift(out)
     costs = {name: c.cost for name, c in r.channels.items()}
     out["contact_cost"] = [sum(costs.get(c, 0.0) for c in ch.split("+") if c) for ch in out["channel"]]
     eligible = out["skip_reason"].isna().to_numpy()
@@ -101,7 +114,8 @@ def assign_groups(
         p = np.maximum(out["churn_probability"].to_numpy(float), 1e-9)
         value = out["value_at_risk"].to_numpy(float) / p
     out["expected_saved_value"] = np.round(saved_p * value - out["contact_cost"].to_numpy(float), 2)
-    out["listed"] = _within_budget(out, eligible, control, r.daily_budget_cny)
+    priority = np.where(eligible, budget_priority(out["expected_saved_value"], out["contact_cost"]), 0.0)
+    out["listed"] = fill_budget(priority, out["contact_cost"].to_numpy(float), r.daily_budget_cny, ~control)
     gain = out["expected_saved_value"].to_numpy(float) > 0
     out.loc[eligible & ~gain, "skip_reason"] = "no_expected_gain"
     out.loc[eligible & gain & ~out["listed"].to_numpy(bool), "skip_reason"] = "budget"
@@ -111,20 +125,38 @@ def assign_groups(
     return out.sort_values("expected_saved_value", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _within_budget(out: pd.DataFrame, eligible: np.ndarray, control: np.ndarray, budget: float) -> np.ndarray:
-    """Walk down expected saved value; treated spend the budget, controls take their places free."""
-    esv = out["expected_saved_value"].to_numpy(float)
-    cost = out["contact_cost"].to_numpy(float)
-    listed = np.zeros(len(out), dtype=bool)
-    spent = 0.0
-    for i in np.argsort(-esv, kind="stable"):
-        if not eligible[i] or esv[i] <= 0:
-            continue
-        if spent + cost[i] > budget:
+def budget_priority(expected_saved_value: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """The order a budget is spent in: expected saved value per CNY of contact (a knapsack's greedy).
+
+    Ranking by saved value alone would let one dear contact crowd out several cheap ones that together
+    save more; a contact that costs nothing ranks by its value.
+    """
+    esv = np.asarray(expected_saved_value, float)
+    return esv / np.maximum(np.asarray(cost, float), MIN_COST)
+
+
+def fill_budget(
+    priority: np.ndarray, cost: np.ndarray, budget: float, spends: np.ndarray | None = None
+) -> np.ndarray:
+    """Take rows by descending priority while the budget lasts, skipping those that no longer fit.
+
+    Args:
+        priority: the order key; rows at or below 0 are never taken.
+        spends: whether a taken row spends its cost; default all. A control is taken where a treated
+            customer would be (it must fit in what is left) but spends nothing, so the listed
+            controls stay comparable to the listed treated.
+    """
+    spends = np.ones(len(cost), dtype=bool) if spends is None else spends
+    taken = np.zeros(len(cost), dtype=bool)
+    left = float(budget)
+    for i in np.argsort(-np.asarray(priority, float), kind="stable"):
+        if priority[i] <= 0:
             break
-        listed[i] = True
-        spent += 0.0 if control[i] else cost[i]
-    return listed
+        if cost[i] > left:
+            continue
+        taken[i] = True
+        left -= cost[i] if spends[i] else 0.0
+    return taken
 
 
 def contacts_for_day(

@@ -50,6 +50,7 @@ LISTING_COLUMNS = (
     "as_of",
 )
 MIN_ROWS = 50  # an action with fewer treated listings has no model of its own
+LEARNERS = ("s", "t", "x")
 
 
 def uplift_frame(events: EventData, settings: Settings, every_days: int = 30) -> pd.DataFrame:
@@ -83,17 +84,20 @@ def uplift_frame(events: EventData, settings: Settings, every_days: int = 30) ->
 
 class UpliftModel:
     """Uplift by a meta-learner over LightGBM; `saved_probability` is p(churn | no action) minus
-    p(churn | the action, on its channel).
+    p(churn | the action, on its channel): a difference of probabilities, in customers.
 
-    learner "s" (the default): one model on all listings with `treated`, the action and the channel
-    as inputs (the action and channel are blank for the control group); it shares what it learns
-    across actions, which suits a small control group. learner "t": a control model and a model per
-    action. The default was chosen on a sample with another seed than the benchmark's (docs).
+    learner "s": one model on all listings with `treated`, the action and the channel as inputs (blank
+    for the control group). learner "t": a control model and a model per action (with the channel).
+    learner "x": the T-learner's models impute each listing's own effect (control prediction minus
+    outcome for the treated, outcome minus the action's prediction for the controls); a regressor per
+    action and side learns those effects, weighted by the share of each side. Which learner and
+    capacity the service uses is chosen out of time on the training history
+    (`training.uplift_selection`).
     """
 
-    def __init__(self, params: dict[str, Any] | None = None, learner: str = "s", min_rows: int = MIN_ROWS):
-        if learner not in ("s", "t"):
-            raise ValueError(f"learner must be 's' or 't', got {learner!r}")
+    def __init__(self, params: dict[str, Any] | None = None, learner: str = "x", min_rows: int = MIN_ROWS):
+        if learner not in LEARNERS:
+            raise ValueError(f"learner must be one of {', '.join(LEARNERS)}, got {learner!r}")
         self.params = {**DEFAULT_PARAMS, **(params or {})}
         self.learner = learner
         self.min_rows = min_rows
@@ -111,35 +115,66 @@ class UpliftModel:
         counts = frame.loc[~control, "action"].value_counts()
         self.actions_ = sorted(str(a) for a, n in counts.items() if n >= self.min_rows)
         self.channels_ = sorted({c for ch in frame["channel"].astype(str) for c in ch.split("+")})
+        y = frame["churned"].to_numpy(int)
         if self.learner == "s":
             X = self._design(frame, frame["action"], frame["channel"], ~control)
-            self.model_ = lgb.LGBMClassifier(**self.params).fit(X, frame["churned"].astype(int))
+            self.model_ = lgb.LGBMClassifier(**self.params).fit(X, y)
         else:
-            self.control_ = self._fit(frame[control])
-            self.treated_ = {
-                a: self._fit(frame[~control & (frame["action"] == a).to_numpy()]) for a in self.actions_
-            }
+            self.control_ = lgb.LGBMClassifier(**self.params).fit(
+                frame.loc[control, self.feature_names_], y[control]
+            )
+            self.treated_ = {}
+            for a in self.actions_:
+                rows = ~control & (frame["action"] == a).to_numpy()
+                X = self._with_channel(frame[rows], frame.loc[rows, "channel"])
+                self.treated_[a] = lgb.LGBMClassifier(**self.params).fit(X, y[rows])
+        if self.learner == "x":
+            self._fit_effects(frame, control, y)
         logger.info(
             "uplift model (%s-learner): %d listings, %d actions", self.learner, len(frame), len(self.actions_)
         )
         return self
 
+    def _fit_effects(self, frame: pd.DataFrame, control: np.ndarray, y: np.ndarray) -> None:
+        """The X-learner's second stage: imputed effects per action, on each side."""
+        ctrl = frame[control]
+        x_ctrl = self._with_channel(ctrl, ctrl["channel"])
+        self.effects_, self.weights_ = {}, {}
+        for a in self.actions_:
+            rows = ~control & (frame["action"] == a).to_numpy()
+            treated = frame[rows]
+            saved_treated = self.control_.predict_proba(treated[self.feature_names_])[:, 1] - y[rows]
+            saved_control = y[control] - self.treated_[a].predict_proba(x_ctrl)[:, 1]
+            x_treated = self._with_channel(treated, treated["channel"])
+            self.effects_[a] = (
+                lgb.LGBMRegressor(**self.params).fit(x_treated, saved_treated),
+                lgb.LGBMRegressor(**self.params).fit(x_ctrl, saved_control),
+            )
+            # Each side's estimate is weighted by the other side's size (the propensity is the design's).
+            self.weights_[a] = rows.sum() / (rows.sum() + control.sum())
+
+    def _channel(self, channels, index: pd.Index) -> pd.Categorical:
+        first = pd.Series(np.asarray(channels, dtype=object), index=index).astype(str).str.split("+").str[0]
+        return pd.Categorical(first, self.channels_)
+
+    def _with_channel(self, X: pd.DataFrame, channels) -> pd.DataFrame:
+        """The vectors plus the (first) contact channel, for the per-action models."""
+        out = X[self.feature_names_].copy()
+        out["_channel"] = self._channel(channels, out.index)
+        return out
+
     def _design(self, X: pd.DataFrame, actions, channels, treated: np.ndarray) -> pd.DataFrame:
         """The S-learner's inputs: the vectors plus treated, action and (first) channel."""
         out = X[self.feature_names_].copy()
-        first = (
-            pd.Series(np.asarray(channels, dtype=object), index=out.index).astype(str).str.split("+").str[0]
-        )
+        channel = self._channel(channels, out.index)
         out["_treated"] = treated.astype(float)
         out["_action"] = pd.Categorical(
             np.where(treated, np.asarray(actions, dtype=object), None), self.actions_
         )
-        out["_channel"] = pd.Categorical(np.where(treated, first, None), self.channels_)
+        out["_channel"] = pd.Categorical(
+            np.where(treated, np.asarray(channel, dtype=object), None), self.channels_
+        )
         return out
-
-    def _fit(self, rows: pd.DataFrame) -> lgb.LGBMClassifier:
-        model = lgb.LGBMClassifier(**self.params)
-        return model.fit(rows[self.feature_names_], rows["churned"].astype(int))
 
     def churn_probability(self, X: pd.DataFrame) -> np.ndarray:
         """p(churn within the horizon) without any action."""
@@ -155,18 +190,26 @@ class UpliftModel:
             channels: the contact channel per row ("a+b": the first counts); default `X["channel"]`.
         """
         actions = np.asarray(actions, dtype=object)
+        channels = X["channel"] if channels is None else channels
         known = np.isin(actions, self.actions_)
-        base = self.churn_probability(X)
-        out = np.zeros(len(X))
         if self.learner == "s":
-            channels = X["channel"] if channels is None else channels
             design = self._design(X, actions, channels, known)
             treated = self.model_.predict_proba(design)[:, 1]
-            return np.where(known, base - treated, 0.0)
-        for action, model in self.treated_.items():
+            return np.where(known, self.churn_probability(X) - treated, 0.0)
+        out = np.zeros(len(X))
+        base = self.churn_probability(X) if self.learner == "t" else None
+        channels = np.asarray(channels, dtype=object)
+        for action in self.actions_:
             rows = actions == action
-            if rows.any():
-                out[rows] = base[rows] - model.predict_proba(X.loc[rows, self.feature_names_])[:, 1]
+            if not rows.any():
+                continue
+            x = self._with_channel(X.loc[rows], channels[rows])
+            if self.learner == "t":
+                out[rows] = base[rows] - self.treated_[action].predict_proba(x)[:, 1]
+            else:
+                on_treated, on_control = self.effects_[action]
+                w = self.weights_[action]
+                out[rows] = w * on_control.predict(x) + (1 - w) * on_treated.predict(x)
         return out
 
     def best_action(self, X: pd.DataFrame, channels=None) -> pd.DataFrame:

@@ -69,14 +69,19 @@ def train_uplift(
     cfg = settings()
     with console.status("training the uplift model"):
         outcome = train_and_register(load(data), cfg, test_days=test_days)
-    result = {"run_id": outcome.run_id, "version": outcome.version, "champion": outcome.champion} | {
-        k: round(v, 4) for k, v in outcome.metrics.items()
-    }
+    result = {
+        "run_id": outcome.run_id,
+        "version": outcome.version,
+        "champion": outcome.champion,
+        "learner": outcome.learner,
+        "capacity": outcome.capacity,
+    } | {k: round(v, 4) for k, v in outcome.metrics.items()}
     if as_json:
         emit_json(result)
         return
     console.print(
-        f"uplift model version {outcome.version} registered; Qini area on the last {test_days} days: "
+        f"uplift model version {outcome.version} registered ({outcome.learner.upper()}-learner, "
+        f"{outcome.capacity} capacity, chosen on the older lists); Qini area on the last {test_days} days: "
         f"uplift {result['auuc_uplift']}, risk only {result['auuc_risk']}, "
         f"risk x value {result['auuc_risk_x_value']}"
         + (

@@ -12,7 +12,14 @@ def test_train_register_and_load(settings):
     run = MlflowClient().get_run(outcome.run_id)
     for key in ("auuc_uplift", "auuc_risk", "auuc_risk_x_value", "train_listings", "test_listings"):
         assert key in run.data.metrics
-    assert run.data.params["learner"] == "S-learner (LightGBM)"
+    assert run.data.params["learner"] in {
+        "S-learner (LightGBM)",
+        "T-learner (LightGBM)",
+        "X-learner (LightGBM)",
+    }
+    assert run.data.params["capacity"] == outcome.capacity in {"small", "medium", "large"}
+    assert run.data.params["learner"].startswith(outcome.learner.upper())
+    assert "inner_auuc_risk" in run.data.metrics and "inner_auuc_x_medium" in run.data.metrics
     artifacts = {a.path for a in MlflowClient().list_artifacts(outcome.run_id)}
     assert "qini_curve.html" in artifacts
     name = settings.retention.uplift_model_name
@@ -26,6 +33,21 @@ def test_train_register_and_load(settings):
     served = np.asarray(pyfunc.predict(frame))
     np.testing.assert_allclose(served, model.saved_probability(frame, frame["action"]))
     assert (outcome.champion) == (outcome.metrics["auuc_uplift"] > outcome.metrics["auuc_risk"])
+    # The daily list asks the loaded model for each customer's action on the channel it may use.
+    from functools import partial
+
+    from serving.targeting import assign_groups, with_uplift
+
+    vectors = frame.drop_duplicates("customer_id")
+    scored = vectors[["customer_id", "action", "channel", "risk_tier"]].assign(
+        action=vectors["action"].fillna("service_upgrade"), churn_probability=0.3, customer_value=2000.0
+    )
+    targeted = assign_groups(
+        scored, None, "2030-01-01", settings, partial(with_uplift, vectors=vectors, model=model)
+    )
+    expected = np.clip(model.saved_probability(vectors, scored["action"], scored["channel"]), 0, 1)
+    by_id = targeted.set_index("customer_id")["saved_probability"]
+    np.testing.assert_allclose(by_id.loc[scored["customer_id"]].to_numpy(), expected)
 
 
 def test_no_model_means_priors(settings):

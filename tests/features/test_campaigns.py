@@ -92,3 +92,14 @@ def test_contact_features_match_a_plain_loop(settings, seed):
         slow = _reference(contacts, customer, cutoff)
         for key, value in slow.items():
             np.testing.assert_allclose(fast[key][i], value, err_msg=f"{customer} {key}")
+
+
+def test_per_action_truth_is_the_simulation_s_own(settings):
+    s = generate_sample(settings, customers=600, days=300, seed=6)
+    truth = s.events.contacts[["contact_id", "action"]].merge(s.contact_truth, on="contact_id")
+    own = [getattr(r, f"p_treated_{r.action}") for r in truth.itertuples()]
+    np.testing.assert_allclose(own, truth["p_treated"])  # the action given is one of the columns
+    # A service upgrade helps the customers whose hazard comes from slow tickets: its effect varies.
+    upgrade = truth["p_untreated"] - truth["p_treated_service_upgrade"]
+    assert upgrade.max() > 0.01 and upgrade.std() > 0.002
+    assert (truth[[c for c in truth if c.startswith("p_treated_")]] <= 1).all().all()

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serving.targeting import assign_groups, contacts_for_day
+from serving.targeting import assign_groups, budget_priority, contacts_for_day, fill_budget
 
 DAY = pd.Timestamp("2026-11-20")
 
@@ -101,12 +101,13 @@ def test_budget_and_expected_saved_value(targeted, settings):
     treated = targeted[targeted["listed"] & (targeted["group"] == "treatment")]
     assert 0 < treated["contact_cost"].sum() <= settings.retention.daily_budget_cny
     assert (targeted.loc[targeted["listed"], "expected_saved_value"] > 0).all()
-    # The list takes the highest expected saved value first: everyone skipped for budget is worth less.
-    skipped = targeted[targeted["skip_reason"] == "budget"]
-    assert (
-        skipped["expected_saved_value"].max()
-        <= targeted.loc[targeted["listed"], "expected_saved_value"].max()
-    )
+    # The list takes the highest expected saved value per CNY first: a customer skipped for budget
+    # either is worth less per CNY than every listed treated one, or did not fit in what was left.
+    per_cny = budget_priority(targeted["expected_saved_value"], targeted["contact_cost"])
+    skipped = (targeted["skip_reason"] == "budget") & (targeted["group"] == "treatment")
+    left = settings.retention.daily_budget_cny - treated["contact_cost"].sum()
+    worth_more = per_cny[skipped.to_numpy()] > per_cny[treated.index].min()
+    assert (targeted.loc[skipped, "contact_cost"][worth_more] > left).all()
     control = targeted[targeted["group"] == "control"]
     assert control["action"].isna().all() and control["planned_action"].notna().all()
 
@@ -130,3 +131,31 @@ def test_contact_rows_follow_the_contract(targeted, scored, settings):
     assert report.ok, report.problems[:3]
     assert set(rows["group"]) == {"treatment", "control"}
     assert rows.loc[rows["group"] == "control", "action"].notna().all()
+
+
+def test_the_budget_goes_to_saved_value_per_cny():
+    # One agent call worth 30 (12 CNY) against ten messages worth 5 each (0.8 CNY): with 12 CNY the
+    # messages save more; a contact that no longer fits is skipped, a cheaper one after it still fits.
+    esv = np.array([30.0] + [5.0] * 10 + [-1.0])
+    cost = np.array([12.0] + [0.8] * 10 + [0.2])
+    taken = fill_budget(budget_priority(esv, cost), cost, 12.0)
+    assert taken[1:11].all() and not taken[0] and not taken[11]
+    free = fill_budget(budget_priority(esv, cost), cost, 12.0, spends=np.zeros(12, bool))
+    assert free[:11].all() and not free[11]  # controls take their places without spending
+
+
+def test_the_uplift_estimate_sees_the_channel_the_rules_allow(scored, settings):
+    # An estimate that says SMS saves nobody: customers unsubscribed from SMS are estimated on the app.
+    seen = []
+
+    def estimate(frame: pd.DataFrame) -> pd.DataFrame:
+        seen.append(frame["channel"].copy())
+        return frame.assign(saved_probability=np.where(frame["channel"].str.startswith("sms"), 0.0, 0.05))
+
+    sms_first = scored.assign(channel="sms+messaging_app")
+    out = assign_groups(sms_first, _history(scored), DAY, settings, uplift=estimate)
+    unsub = out.set_index("customer_id").loc[scored["customer_id"][50:100]]
+    assert (unsub["channel"] == "messaging_app").all() and (unsub["saved_probability"] == 0.05).all()
+    others = out.set_index("customer_id").loc[scored["customer_id"][200:]]
+    assert (others["saved_probability"] == 0.0).all() and not others["listed"].any()
+    assert len(seen) == 1

@@ -4,6 +4,7 @@ import pytest
 
 from features.generate import generate_sample
 from training.uplift import UpliftModel, out_of_time_split, qini_auc, uplift_frame
+from training.uplift_selection import select_uplift_model
 
 
 def test_qini_of_a_perfect_score_beats_random():
@@ -43,12 +44,55 @@ def test_uplift_frame_is_point_in_time(frame, settings):
     )
 
 
-def test_t_learner_fits_and_splits_out_of_time(frame, settings):
+def test_learners_fit_and_split_out_of_time(frame, settings):
     _, f = frame
     train, test = out_of_time_split(f, 90, settings.retention.effect_horizon_days)
     assert (train["day"] + pd.Timedelta(days=30)).max() <= test["day"].min()
-    for learner in ("t", "s"):
+    for learner in ("t", "s", "x"):
         _check_learner(UpliftModel({"n_estimators": 20}, learner=learner).fit(train), test)
+
+
+def test_x_learner_recovers_a_known_heterogeneous_effect():
+    # Randomised: the action saves 40% of the churners among "slow" customers and nobody else.
+    rng = np.random.default_rng(1)
+    n = 12000
+    slow = rng.random(n) < 0.5
+    treated = rng.random(n) < 0.6
+    p = np.where(slow, 0.5, 0.2) * np.where(treated & slow, 0.6, 1.0)
+    frame = pd.DataFrame(
+        {
+            "slow": slow.astype(float),
+            "noise": rng.random(n),
+            "group": np.where(treated, "treatment", "control"),
+            "action": np.where(treated, "service_upgrade", None),
+            "channel": "sms",
+            "churned": rng.random(n) < p,
+        }
+    )
+    model = UpliftModel({"n_estimators": 60, "min_child_samples": 100}, learner="x").fit(frame)
+    saved = model.saved_probability(frame, np.full(n, "service_upgrade", dtype=object))
+    assert abs(saved[slow].mean() - 0.2) < 0.05 and abs(saved[~slow].mean()) < 0.05
+    assert model.saved_probability(frame.head(3), np.full(3, "promotion", dtype=object)).tolist() == [0, 0, 0]
+
+
+def test_unknown_learner_is_refused():
+    with pytest.raises(ValueError, match="learner must be one of s, t, x, got 'z'"):
+        UpliftModel(learner="z")
+
+
+def test_selection_sees_only_the_training_history(frame, settings):
+    _, f = frame
+    train, _ = out_of_time_split(f, 90, settings.retention.effect_horizon_days)
+    small = {"tiny": {"n_estimators": 10}, "less_tiny": {"n_estimators": 20}}
+    chosen = select_uplift_model(train, settings.retention.effect_horizon_days, 60, ("s", "x"), small)
+    areas = {k: v for k, v in chosen.inner.items() if k.startswith("auuc_") and k != "auuc_risk"}
+    assert set(areas) == {"auuc_s_tiny", "auuc_s_less_tiny", "auuc_x_tiny", "auuc_x_less_tiny"}
+    assert f"auuc_{chosen.learner}_{chosen.capacity}" == max(areas, key=areas.get)
+    assert chosen.inner["inner_train_listings"] + chosen.inner["inner_valid_listings"] < len(train)
+    assert (
+        chosen.model.learner == chosen.learner
+        and chosen.model.params["n_estimators"] == small[chosen.capacity]["n_estimators"]
+    )
 
 
 def _check_learner(model, test):
