@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from serving.guard import CUSTOMERS_HEADER
+from serving.timing import mark
 
 
 def clean(obj):
@@ -91,16 +92,17 @@ def score_stored(context, ids: list[str]) -> dict[str, dict]:
     """Score stored customers of the latest day (or a client's rows); results by customer id."""
     from serving.scoring import score_customers
 
+    mark("thread")
     if isinstance(context, Rows):
         state, frame = context.state, context.frame
     else:
         state, frame = context, context.latest.vectors.loc[ids].reset_index(drop=True)
-    return {
-        r["customer_id"]: r
-        for r in score_customers(state.churn.model, frame, state.settings, **list_terms(state)).to_dict(
-            "records"
-        )
-    }
+    terms = list_terms(state)
+    mark("frame")
+    scored = score_customers(state.churn.model, frame, state.settings, **terms)
+    out = {r["customer_id"]: r for r in scored.to_dict("records")}
+    mark("records")
+    return out
 
 
 def warm_up(state) -> None:

@@ -34,6 +34,7 @@ from serving.answers import (
 from serving.batcher import MicroBatcher
 from serving.guard import GuardMiddleware
 from serving.openapi import docs_app
+from serving.timing import mark
 from serving.ui.app import create_app
 
 logger = logging.getLogger("needradar.service")
@@ -124,6 +125,7 @@ class NeedRadar:
         """Churn probability, risk tier, value tier, value at risk and top reasons per customer."""
         from core.errors import NeedradarError
 
+        mark("handler")
         state = self.state  # one consistent snapshot even if /reload swaps it meanwhile
         if (customer_ids is None) == (rows is None):
             return error(ctx, 422, "customer_ids", "send exactly one of customer_ids or rows")
@@ -154,7 +156,9 @@ class NeedRadar:
                 for i, c in enumerate(customer_ids)
                 if c not in vectors.index
             }
+            mark("submit")
             by_id = await self.batcher.submit(state, known) if known else {}
+            mark("scored")
             ids = customer_ids
         else:
             frame = pd.DataFrame(rows)
@@ -168,13 +172,15 @@ class NeedRadar:
                 return error(ctx, 422, "rows", str(e))
         results = [errors.get(i) or by_id[c] for i, c in enumerate(ids)]
         stamp(ctx, state, customers=len(results) - len(errors))
-        return clean(
+        answer = clean(
             {
                 "model_version": state.churn.version,
                 "as_of": getattr(state.latest, "day", None),
                 "results": results,
             }
         )
+        mark("handler_done")
+        return answer
 
     @bentoml.api(route="/at_risk")
     def at_risk(
