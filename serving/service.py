@@ -104,7 +104,11 @@ class NeedRadar:
         self._source = source_stamp(self.settings)
         self.state = load_state(self.settings)
         warm_up(self.state)
-        self.batcher = MicroBatcher(score_stored, self.settings.serving.max_batch)
+        self.batcher = MicroBatcher(
+            score_stored,
+            self.settings.serving.max_batch,
+            inline_rows=int(os.environ.get("NEEDRADAR_INLINE_ROWS", "16")),
+        )
         # Every worker follows the registry's champion alias and the newest daily outputs itself,
         # so a reload reaches all workers, not only the one that answered /reload.
         threading.Thread(target=self._follow_sources, name="needradar-reload", daemon=True).start()

@@ -2,7 +2,10 @@
 
 Off unless `NEEDRADAR_TIMING` names a file; then the guard opens a record per checked request,
 the service and the scoring function mark their stages, and the guard appends one JSON line of
-milliseconds since the request reached it. The record follows the request through
+milliseconds since the request reached it. The stamps are the process's CPU time
+(`time.process_time`), not the wall clock: on a shared machine the wall clock also counts the
+time other programs held the CPU, while the CPU time of a worker serving one client at a time is
+this request's own work. The record follows the request through
 `asyncio.to_thread` (the context is copied); a micro-batch of several requests marks its scoring
 stages in the record of the request that started the batch only, so profile with one client.
 """
@@ -25,14 +28,14 @@ def start() -> Token | None:
     """Open a record for this request (None when timing is off)."""
     if not enabled():
         return None
-    return _record.set({"start": time.perf_counter()})
+    return _record.set({"start": time.process_time()})
 
 
 def mark(stage: str) -> None:
     """Stamp `stage` in the current request's record; nothing when there is none."""
     record = _record.get()
     if record is not None:
-        record[stage] = time.perf_counter()
+        record[stage] = time.process_time()
 
 
 def finish(token: Token | None, path: str) -> None:
@@ -41,7 +44,7 @@ def finish(token: Token | None, path: str) -> None:
         return
     record = _record.get() or {}
     _record.reset(token)
-    t0 = record.pop("start", time.perf_counter())
+    t0 = record.pop("start", time.process_time())
     line = {"path": path, **{k: round((v - t0) * 1000, 3) for k, v in record.items()}}
     fd = os.open(os.environ["NEEDRADAR_TIMING"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
