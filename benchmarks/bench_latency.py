@@ -1,150 +1,332 @@
-"""Latency of /score against a real server on loopback. Prints JSON.
+"""Latency of /score (one stored customer, with reasons) against a real server on loopback. Prints JSON.
 
-Usage: make demo, then  .venv/bin/python benchmarks/bench_latency.py [--seconds 60] [--clients 50]
-Starts `bentoml serve` on 127.0.0.1 with the demo's champions and outputs (var/), runs N concurrent
-clients for the given time (one customer each, with reasons), then a 100-customer batch phase.
-Then one client alone, the same clients on /livez (the HTTP floor: server plus this client), and the
-same scoring call in process without HTTP. Bounded in time and count; only loopback traffic.
+Usage (after `make demo`; NEEDRADAR_HOME picks another home):
+    .venv/bin/python benchmarks/bench_latency.py MODE [--rate R] [--seconds S] [--quick]
+Modes, each on a fresh `bentoml serve` started with the CLI's own command line:
+    closed    one client, closed loop (next request when the answer arrives), and the same on
+              /livez (the HTTP floor); `--clients N` for N closed-loop clients
+    open      open loop: a fixed arrival rate (`--rate`, default 200 and 400 in turn) for `--seconds`,
+              latency from each request's scheduled start, so a slow server cannot slow the arrivals
+    overload  3x `--rate` (default 3 x 400) for a few seconds, then 100 requests/s: how quickly the
+              refusals (429/503) come, and whether latency comes back after
+    reload    open loop at `--rate` with a POST /reload in the middle: nothing may fail
+    profile   a server with NEEDRADAR_TIMING: one client, the median time of every stage of a
+              request (serving/timing.py), the HTTP floor, and a cProfile of the scoring call
+    all       every mode above in turn (`--quick`: shorter phases, about 3 minutes in all)
+The load generator (asyncio on uvloop, aiohttp with a connection pool) runs on the same machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import json
 import os
+import pstats
 import socket
 import subprocess
+import tempfile
 import time
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
 import httpx
 import numpy as np
 import pandas as pd
+import uvloop
 
 from needradar.commands.serve import bentoml_command
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "bench-key"
+HEADERS = {"Authorization": f"Bearer {KEY}"}
+TIMEOUT = aiohttp.ClientTimeout(total=10)
+SERVERS: dict[str, int] = {}  # url -> pid of its `bentoml serve`
 
 
-def _port() -> int:
+def _home() -> Path:
+    return Path(os.environ.get("NEEDRADAR_HOME", ROOT / "var"))
+
+
+def _ids(home: Path) -> list[str]:
+    day = sorted((home / "out").glob("????-??-??"))[-1]
+    return pd.read_parquet(day / "vectors.parquet", columns=["customer_id"])["customer_id"].tolist()
+
+
+@contextmanager
+def _server(home: Path, extra_env: dict | None = None):
+    """A real `bentoml serve` on a free loopback port, ready; stopped on exit."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def _load(
-    url: str, ids: list[str], clients: int, seconds: float, batch: int, path: str = "/score"
-) -> dict:
-    """`clients` closed-loop clients for `seconds`; batch=0 sends a GET to `path` (the floor).
-
-    aiohttp, not httpx: on this 2-core machine the load generator shares the CPU with the server,
-    and httpx's own overhead at 50 connections was larger than the server's.
-    """
-    latencies, errors = [], Counter()
-    stop = time.perf_counter() + seconds
-    headers = {"Authorization": f"Bearer {KEY}"}
-    connector = aiohttp.TCPConnector(limit=clients)
-    timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers) as session:
-
-        async def worker(seed: int) -> None:
-            rng = np.random.default_rng(seed)
-            while time.perf_counter() < stop:
-                body = {"customer_ids": [str(x) for x in rng.choice(ids, batch)]}
-                t0 = time.perf_counter()
+        port = s.getsockname()[1]
+    env = {**os.environ, "NEEDRADAR_HOME": str(home), "NEEDRADAR_API_KEY": KEY, **(extra_env or {})}
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(bentoml_command("127.0.0.1", port), env=env, stdout=log, stderr=log)
+        url = f"http://127.0.0.1:{port}"
+        SERVERS[url] = proc.pid
+        try:
+            for _ in range(480):
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError("server exited:\n" + log.read().decode()[-3000:])
                 try:
-                    if batch:
-                        r = await session.post(f"{url}{path}", json=body)
-                    else:
-                        r = await session.get(f"{url}{path}")
-                    async with r:
-                        text = await r.text()
-                    if r.status != 200:
-                        errors[f"HTTP {r.status}: {text[:80]}"] += 1
-                except (aiohttp.ClientError, TimeoutError) as e:
-                    errors[type(e).__name__] += 1
-                latencies.append(time.perf_counter() - t0)
+                    if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.5)
+            else:
+                raise RuntimeError("server not ready after 240 s")
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
-        await asyncio.gather(*(worker(i) for i in range(clients)))
-    ms = np.array(latencies) * 1000
+
+def _server_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and all its descendants (the server's workers)."""
+    tree, stats = {pid}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    while True:
+        more = {p for p, (ppid, _) in stats.items() if ppid in tree} - tree
+        if not more:
+            break
+        tree |= more
+    total = sum(stats[p][1] for p in tree if p in stats)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _run(coro, url: str | None = None):
+    """Run a load phase; with `url`, add the server's CPU milliseconds per request (robust on a
+    shared machine, where wall-clock latency also counts other programs' turns on the CPU)."""
+    before = _server_cpu(SERVERS[url]) if url else 0.0
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        result = runner.run(coro)
+    phases = result if isinstance(result, list) else [result]
+    if url and len(phases) == 1:
+        cpu = _server_cpu(SERVERS[url]) - before
+        phases[0]["server_cpu_ms_per_request"] = round(cpu * 1000 / max(1, phases[0]["requests"]), 3)
+    return result
+
+
+def _ms(values: list[float]) -> dict:
+    ms = np.array(values) * 1000
+    if not len(ms):
+        return {}
+    q = np.percentile(ms, [50, 90, 99])
     return {
-        "requests": len(ms),
-        "errors": sum(errors.values()),
-        "error_kinds": dict(errors),
-        "throughput_rps": round(len(ms) / seconds, 1),
-        "p50_ms": round(float(np.percentile(ms, 50)), 1),
-        "p99_ms": round(float(np.percentile(ms, 99)), 1),
-        "max_ms": round(float(ms.max()), 1),
+        "p50_ms": round(q[0], 2),
+        "p90_ms": round(q[1], 2),
+        "p99_ms": round(q[2], 2),
+        "max_ms": round(ms.max(), 2),
     }
+
+
+def _summary(answers: list[tuple[str, float]], seconds: float) -> dict:
+    """Latency of every answer, errors by status, and how quickly refusals (429/503) came."""
+    statuses = Counter(s for s, _ in answers)
+    refused = [t for s, t in answers if s in ("429", "503")]
+    return {
+        "requests": len(answers),
+        "achieved_rps": round(len(answers) / seconds, 1),
+        **_ms([t for _, t in answers]),
+        "errors": len(answers) - statuses.get("200", 0),
+        "by_status": dict(statuses),
+        **({"refusals": _ms(refused)} if refused else {}),
+    }
+
+
+async def _call(session, url: str, path: str, body: dict | None) -> str:
+    """One request; its status as text, or the exception's name."""
+    try:
+        request = session.post(f"{url}{path}", json=body) if body else session.get(f"{url}{path}")
+        async with request as r:
+            await r.read()
+            return str(r.status)
+    except (aiohttp.ClientError, TimeoutError) as e:
+        return type(e).__name__
+
+
+async def _closed(url: str, ids: list[str], clients: int, seconds: float, path: str = "/score") -> dict:
+    """`clients` closed-loop clients for `seconds` (path /livez: a GET without work)."""
+    answers = []
+    rng = np.random.default_rng(0)
+    stop = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector, timeout=TIMEOUT, headers=HEADERS) as session:
+
+        async def client() -> None:
+            while time.perf_counter() < stop:
+                body = {"customer_ids": [ids[rng.integers(len(ids))]]} if path == "/score" else None
+                t0 = time.perf_counter()
+                status = await _call(session, url, path, body)
+                answers.append((status, time.perf_counter() - t0))
+
+        await asyncio.gather(*(client() for _ in range(clients)))
+    return {"path": path, "clients": clients, **_summary(answers, seconds)}
+
+
+async def _open(url: str, ids: list[str], phases: list[tuple[float, float]], reload_at: float | None = None):
+    """Open loop: request i of a phase is due at its start + i / rate, whatever came back before.
+
+    Latency runs from the due time, so waiting in the generator or in a queue counts. Returns one
+    summary per (rate, seconds) phase (and the /reload call's when `reload_at` seconds in).
+    """
+    rng = np.random.default_rng(0)
+    results = [([], []) for _ in phases]  # (status, latency) answers, how late each was sent
+    connector = aiohttp.TCPConnector(limit=1024)
+    async with aiohttp.ClientSession(connector=connector, timeout=TIMEOUT, headers=HEADERS) as session:
+        tasks, reload = [], {}
+
+        async def one(due: float, phase: int) -> None:
+            answers, late = results[phase]
+            late.append(time.perf_counter() - due)
+            status = await _call(session, url, "/score", {"customer_ids": [ids[rng.integers(len(ids))]]})
+            answers.append((status, time.perf_counter() - due))
+
+        async def reload_call(due: float) -> None:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            t0 = time.perf_counter()
+            reload["status"] = await _call(session, url, "/reload", {})
+            reload["seconds"] = round(time.perf_counter() - t0, 2)
+
+        start = time.perf_counter()
+        if reload_at is not None:
+            tasks.append(asyncio.create_task(reload_call(start + reload_at)))
+        for p, (rate, seconds) in enumerate(phases):
+            for i in range(int(rate * seconds)):
+                due = start + i / rate
+                if (wait := due - time.perf_counter()) > 0:
+                    await asyncio.sleep(wait)
+                tasks.append(asyncio.create_task(one(due, p)))
+            start += seconds
+        await asyncio.gather(*tasks)
+    out = []
+    for (rate, seconds), (answers, late) in zip(phases, results, strict=True):
+        lag = np.array(late or [0.0]) * 1000
+        out.append(
+            {
+                "rate": rate,
+                "seconds": seconds,
+                **_summary(answers, seconds),
+                "send_lag_p99_ms": round(float(np.percentile(lag, 99)), 2),
+            }
+        )
+    return out if reload_at is None else (out, reload)
 
 
 def _in_process(home: Path, ids: list[str], n: int = 300) -> dict:
-    """The same scoring call without HTTP, one customer at a time (the floor of our own code)."""
+    """The scoring call the server makes for one customer, without HTTP: its CPU time and a profile."""
     os.environ["NEEDRADAR_HOME"] = str(home)
     from core.config import load_config
-    from serving.answers import score_stored as _score_stored
+    from serving.answers import score_stored, warm_up
     from serving.state import load_state
 
     state = load_state(load_config())
-    _score_stored(state, ids[:1])
-    ms = []
+    warm_up(state)
+    times, profile = [], cProfile.Profile()
     for i in range(n):
-        t0 = time.perf_counter()
-        _score_stored(state, [ids[i % len(ids)]])
-        ms.append((time.perf_counter() - t0) * 1000)
+        t0 = time.process_time()
+        score_stored(state, [ids[i % len(ids)]])
+        times.append(time.process_time() - t0)
+    profile.enable()
+    for i in range(n):
+        score_stored(state, [ids[i % len(ids)]])
+    profile.disable()
+    text = io.StringIO()
+    pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(12)
+    top = [line.strip() for line in text.getvalue().splitlines() if line.strip()[:1].isdigit()]
+    return {"calls": n, "cpu": _ms(times), "cprofile_top_tottime": top}
+
+
+def _stages(path: Path, cpu_ms: float) -> dict:
+    """Median CPU milliseconds between consecutive stamps of serving/timing.py, in request order,
+    and what the server spent outside the guard (uvicorn, BentoML's outer middlewares)."""
+    lines = [json.loads(x) for x in path.read_text().splitlines() if '"/score"' in x]
+    frame = pd.DataFrame(lines).drop(columns="path").dropna(axis=1, thresh=len(lines) // 2)
+    order = frame.median().sort_values()
+    steps, previous = {}, 0.0
+    for stage, at in order.items():
+        steps[f"to {stage}"] = round(at - previous, 3)
+        previous = at
+    steps["outside the guard (uvicorn, BentoML's outer middlewares)"] = round(cpu_ms - previous, 3)
+    return {"requests": len(lines), "server_cpu_ms_per_request": cpu_ms, "median_cpu_ms_by_stage": steps}
+
+
+def mode_closed(url: str, ids: list[str], a) -> dict:
+    _run(_closed(url, ids, 2, 2))  # warm-up
     return {
-        "calls": n,
-        "p50_ms": round(float(np.median(ms)), 2),
-        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+        "score": _run(_closed(url, ids, a.clients, a.seconds or (8 if a.quick else 20)), url),
+        "floor_livez": _run(_closed(url, ids, a.clients, 5 if a.quick else 10, "/livez"), url),
     }
 
 
+def mode_open(url: str, ids: list[str], a) -> dict:
+    _run(_closed(url, ids, 2, 2))
+    seconds = a.seconds or (15 if a.quick else 60)
+    return {f"rate_{r:g}": _run(_open(url, ids, [(r, seconds)]), url)[0] for r in (a.rate or [200, 400])}
+
+
+def mode_overload(url: str, ids: list[str], a) -> dict:
+    _run(_closed(url, ids, 2, 2))
+    rate = 3 * (a.rate or [400])[0]
+    seconds = a.seconds or (5 if a.quick else 10)
+    over, after = _run(_open(url, ids, [(rate, seconds), (100, 2 * seconds)]))
+    return {"overload": over, "recovery_at_100_rps": after}
+
+
+def mode_reload(url: str, ids: list[str], a) -> dict:
+    _run(_closed(url, ids, 2, 2))
+    seconds = a.seconds or (15 if a.quick else 30)
+    (load,), reload = _run(_open(url, ids, [((a.rate or [200])[0], seconds)], reload_at=seconds / 3))
+    return {"load": load, "reload": reload}
+
+
+def mode_profile(home: Path, ids: list[str], a) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        stamps = Path(tmp) / "timing.jsonl"
+        with _server(home, {"NEEDRADAR_TIMING": str(stamps)}) as url:
+            _run(_closed(url, ids, 1, 2))
+            stamps.unlink(missing_ok=True)
+            one = _run(_closed(url, ids, 1, a.seconds or (5 if a.quick else 15)), url)
+            floor = _run(_closed(url, ids, 1, 5, "/livez"), url)
+        stages = _stages(stamps, one["server_cpu_ms_per_request"])
+    return {"one_client": one, "floor_livez": floor, **stages, "in_process": _in_process(home, ids)}
+
+
+MODES = {"closed": mode_closed, "open": mode_open, "overload": mode_overload, "reload": mode_reload}
+
+
 def main() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--seconds", type=float, default=60)
-    p.add_argument("--clients", type=int, default=50)
-    args = p.parse_args()
-    home = Path(os.environ.get("NEEDRADAR_HOME", ROOT / "var"))
-    day = sorted((home / "out").glob("????-??-??"))[-1]
-    ids = pd.read_parquet(day / "vectors.parquet")["customer_id"].tolist()
-    port = _port()
-    env = {**os.environ, "NEEDRADAR_HOME": str(home), "NEEDRADAR_API_KEY": KEY}
-    proc = subprocess.Popen(
-        bentoml_command("127.0.0.1", port),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        asyncio.run(_load(url, ids, 4, 3, 1))  # warm-up
-        short = min(args.seconds, 20)
-        results = {
-            "one_customer": asyncio.run(_load(url, ids, args.clients, args.seconds, 1)),
-            "one_customer_one_client": asyncio.run(_load(url, ids, 1, short, 1)),
-            "batch_of_100_with_4_clients": asyncio.run(_load(url, ids, 4, short, 100)),
-            "floor_livez_same_clients": asyncio.run(_load(url, ids, args.clients, short, 0, "/livez")),
-        }
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-    results["in_process_one_customer"] = _in_process(home, ids)
-    workers = os.environ.get("NEEDRADAR_WORKERS", "1")
-    print(
-        json.dumps(
-            {"clients": args.clients, "seconds": args.seconds, "workers": workers, **results}, indent=2
-        )
-    )
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("mode", choices=[*MODES, "profile", "all"])
+    p.add_argument("--rate", type=float, action="append", help="requests/s (repeat for several)")
+    p.add_argument("--seconds", type=float, help="length of each measured phase")
+    p.add_argument("--clients", type=int, default=1, help="closed-loop clients (mode closed)")
+    p.add_argument("--quick", action="store_true", help="short phases: all modes in about 3 minutes")
+    a = p.parse_args()
+    home = _home()
+    ids = _ids(home)
+    started = time.perf_counter()
+    out = {"mode": a.mode, "quick": a.quick, "workers": os.environ.get("NEEDRADAR_WORKERS", "1")}
+    modes = list(MODES) if a.mode == "all" else [a.mode] if a.mode != "profile" else []
+    if modes:
+        with _server(home) as url:
+            for m in modes:
+                out[m] = MODES[m](url, ids, a)
+    if a.mode in ("profile", "all"):
+        out["profile"] = mode_profile(home, ids, a)
+    out["wall_seconds"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

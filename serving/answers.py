@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from serving.guard import CUSTOMERS_HEADER
+from serving.timing import mark
 
 
 def clean(obj):
@@ -70,16 +71,6 @@ def describe_models(state) -> dict:
     return clean({"models": out, "days": sorted(state.days)})
 
 
-def list_terms(state) -> dict:
-    """The base rate and lapse definition of the day's list, so that /score agrees with it."""
-    from serving.scoring import base_rate_of, lapsed_after
-
-    return {
-        "base_rate": base_rate_of(state.latest.at_risk if state.latest else None),
-        "lapsed_after_days": lapsed_after(state.churn.model, state.settings, state.churn.data_window),
-    }
-
-
 class Rows:
     """Behaviour vectors sent by a client, scored through the same batcher as stored ones."""
 
@@ -91,16 +82,17 @@ def score_stored(context, ids: list[str]) -> dict[str, dict]:
     """Score stored customers of the latest day (or a client's rows); results by customer id."""
     from serving.scoring import score_customers
 
+    mark("thread")
     if isinstance(context, Rows):
         state, frame = context.state, context.frame
     else:
         state, frame = context, context.latest.vectors.loc[ids].reset_index(drop=True)
-    return {
-        r["customer_id"]: r
-        for r in score_customers(state.churn.model, frame, state.settings, **list_terms(state)).to_dict(
-            "records"
-        )
-    }
+    terms = state.list_terms
+    mark("frame")
+    scored = score_customers(state.churn.model, frame, state.settings, **terms)
+    out = {r["customer_id"]: r for r in scored.to_dict("records")}
+    mark("records")
+    return out
 
 
 def warm_up(state) -> None:

@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from core.config import Settings
+from serving import timing
 from serving.auth import Caller, allowed, bearer, checks_own_session, identify, is_open, required_role
 
 logger = logging.getLogger("needradar.guard")
@@ -97,7 +98,15 @@ class GuardMiddleware:
         if scope["type"] != "http" or is_open(path):
             return await self.app(scope, receive, send)
         method = scope.get("method", "")
+        clock = timing.start()
+        try:
+            await self._guarded(scope, receive, send, path, method)
+        finally:
+            timing.finish(clock, path)
+
+    async def _guarded(self, scope, receive, send, path: str, method: str) -> None:
         caller, refusal = self._check(scope, path)
+        timing.mark("checked")
         if refusal is not None:
             status, body = refusal
             headers = [(b"www-authenticate", b"Bearer")] if status == 401 else []
@@ -105,6 +114,7 @@ class GuardMiddleware:
             return await _reply(send, status, body, headers)
         limit = self.settings.security.max_body_bytes
         messages, fits = await _read_body(scope, receive, limit)
+        timing.mark("body_read")
         if not fits:
             self.audit.write(caller, method, path, 413, None)
             return await _reply(send, 413, {"error": f"request body over {limit} bytes", "field": None})
@@ -116,16 +126,20 @@ class GuardMiddleware:
 
         async def record(message):
             if message["type"] == "http.response.start":
+                timing.mark("response_start")
                 answer["status"] = message["status"]
                 for k, v in message.get("headers") or []:
                     if k.lower() == CUSTOMERS_HEADER and v.isdigit():
                         answer["customers"] = int(v)
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                timing.mark("response_sent")
 
         try:
             await self.app(scope, replay, record)
         finally:
             self.audit.write(caller, method, path, answer["status"], answer["customers"])
+            timing.mark("audit_written")
 
     def _check(self, scope, path: str) -> tuple[Caller | None, tuple[int, dict] | None]:
         if self.insecure:

@@ -9,6 +9,7 @@ from core.config import Settings
 from serving.explain import top_facts, tree_shap
 from serving.playbook import action_for, channels_for
 from serving.reasons import describe, fact
+from serving.timing import mark
 
 MIN_ROWS_FOR_BASE_RATE = 50  # fewer scored rows than this give no base rate of their own
 
@@ -91,6 +92,7 @@ def score_customers(
     """
     raw = np.asarray(model.raw_score(vectors), float) if len(vectors) else np.zeros(0)
     p = np.asarray(model.calibrate(raw), float) if len(raw) else raw
+    mark("predicted")
     after = lapsed_after_days or lapsed_after(model, settings)
     idle = (
         vectors["days_since_last_activity"].to_numpy(float) if "days_since_last_activity" in vectors else None
@@ -126,6 +128,7 @@ def score_customers(
     for col in ("segment", "region_tier"):
         if col in v:
             out[col] = v[col].astype(str).to_numpy()
+    mark("tiers")
     n = settings.churn.n_reasons
     k = len(v) if explain_top is None else min(explain_top, len(v))
     features = model.feature_names_
@@ -135,6 +138,7 @@ def score_customers(
         else (np.zeros((0, n), int), np.zeros((0, n)))
     )
     values = v.iloc[:k][features].to_numpy(object)
+    mark("shap")
     pad = [None] * (len(v) - k)
     reasons = []
     for j in range(n):
@@ -149,6 +153,7 @@ def score_customers(
             describe(f, x) if f else None for f, x in zip(feat, vals, strict=True)
         ] + pad
         reasons.append(feat)
+    mark("wording")
     r = settings.retention
     known = [[f for f in row if f] for row in zip(*reasons, strict=True)]
     actions = [action_for(row, settings) if row else r.quiet_action for row in known]
@@ -159,4 +164,5 @@ def score_customers(
     by_tier = {pair: channels_for(pair[0], settings, risk_tier=pair[1]) for pair in set(pairs)}
     out["channel"] = ["+".join(by_tier[pair]) for pair in pairs]
     out["channel_cost"] = [sum(costs.get(c, 0.0) for c in by_tier[pair]) for pair in pairs]
+    mark("actions")
     return pd.DataFrame(out)

@@ -34,6 +34,7 @@ from serving.answers import (
 from serving.batcher import MicroBatcher
 from serving.guard import GuardMiddleware
 from serving.openapi import docs_app
+from serving.timing import mark
 from serving.ui.app import create_app
 
 logger = logging.getLogger("needradar.service")
@@ -103,7 +104,11 @@ class NeedRadar:
         self._source = source_stamp(self.settings)
         self.state = load_state(self.settings)
         warm_up(self.state)
-        self.batcher = MicroBatcher(score_stored, self.settings.serving.max_batch)
+        self.batcher = MicroBatcher(
+            score_stored,
+            self.settings.serving.max_batch,
+            inline_rows=int(os.environ.get("NEEDRADAR_INLINE_ROWS", "16")),
+        )
         # Every worker follows the registry's champion alias and the newest daily outputs itself,
         # so a reload reaches all workers, not only the one that answered /reload.
         threading.Thread(target=self._follow_sources, name="needradar-reload", daemon=True).start()
@@ -124,6 +129,7 @@ class NeedRadar:
         """Churn probability, risk tier, value tier, value at risk and top reasons per customer."""
         from core.errors import NeedradarError
 
+        mark("handler")
         state = self.state  # one consistent snapshot even if /reload swaps it meanwhile
         if (customer_ids is None) == (rows is None):
             return error(ctx, 422, "customer_ids", "send exactly one of customer_ids or rows")
@@ -154,7 +160,9 @@ class NeedRadar:
                 for i, c in enumerate(customer_ids)
                 if c not in vectors.index
             }
+            mark("submit")
             by_id = await self.batcher.submit(state, known) if known else {}
+            mark("scored")
             ids = customer_ids
         else:
             frame = pd.DataFrame(rows)
@@ -168,13 +176,15 @@ class NeedRadar:
                 return error(ctx, 422, "rows", str(e))
         results = [errors.get(i) or by_id[c] for i, c in enumerate(ids)]
         stamp(ctx, state, customers=len(results) - len(errors))
-        return clean(
+        answer = clean(
             {
                 "model_version": state.churn.version,
                 "as_of": getattr(state.latest, "day", None),
                 "results": results,
             }
         )
+        mark("handler_done")
+        return answer
 
     @bentoml.api(route="/at_risk")
     def at_risk(

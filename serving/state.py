@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -42,6 +43,18 @@ class ServingState:
     @property
     def latest(self) -> DayOutputs | None:
         return self.days[max(self.days)] if self.days else None
+
+    @cached_property
+    def list_terms(self) -> dict:
+        """The base rate and lapse definition of the latest day's list, so that /score agrees with
+        it; worked out once per state (the base rate reads the whole list)."""
+        from serving.scoring import base_rate_of, lapsed_after
+
+        latest = self.latest
+        return {
+            "base_rate": base_rate_of(latest.at_risk if latest else None),
+            "lapsed_after_days": lapsed_after(self.churn.model, self.settings, self.churn.data_window),
+        }
 
 
 def _read_day(day_dir: Path) -> DayOutputs | None:

@@ -78,13 +78,20 @@ class LogisticBaseline:
         return self
 
     def _clean(self, X: pd.DataFrame) -> pd.DataFrame:
-        X = X[self.columns_].copy()
-        for c in X.columns:
-            if X[c].dtype == "category" or not pd.api.types.is_numeric_dtype(X[c]):
-                X[c] = X[c].astype("object").where(X[c].notna(), "missing").astype(str)
-            else:
-                X[c] = X[c].astype(float).replace([np.inf, -np.inf], np.nan)
-        return X
+        """Numbers as floats (infinities as missing), categories as text ("missing" for none).
+
+        The numeric columns are converted in one block: column by column this was most of the
+        time of scoring one customer over HTTP.
+        """
+        X = X[self.columns_]
+        cat = [c for c in X.columns if X[c].dtype == "category" or not pd.api.types.is_numeric_dtype(X[c])]
+        num = [c for c in X.columns if c not in set(cat)]
+        values = X[num].to_numpy(np.float64, na_value=np.nan)
+        values[np.isinf(values)] = np.nan
+        out = pd.DataFrame(values, columns=num, index=X.index)
+        for c in cat:
+            out[c] = X[c].astype("object").where(X[c].notna(), "missing").astype(str)
+        return out[self.columns_]
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         return self.pipeline_.predict_proba(self._clean(X))[:, 1]

@@ -62,3 +62,22 @@ def test_many_concurrent_requests_all_answered(n):
     results = asyncio.run(main())
     assert [next(iter(r)) for r in results] == [f"id{i}" for i in range(n)]
     assert all(len(ids) <= 10 for _, ids in recorder.calls)
+
+
+def test_small_batches_run_on_the_loop_and_large_ones_in_a_thread():
+    threads: dict[tuple[str, ...], int] = {}
+
+    def score(context: str, ids: list[str]) -> dict[str, dict]:
+        threads[tuple(ids)] = threading.get_ident()
+        return {i: {"customer_id": i} for i in ids}
+
+    async def main():
+        batcher = MicroBatcher(score, max_rows=100, inline_rows=2)
+        small = await batcher.submit("s", ["a", "b"])
+        large = await batcher.submit("s", ["c", "d", "e"])
+        return small, large
+
+    small, large = asyncio.run(main())
+    assert list(small) == ["a", "b"] and list(large) == ["c", "d", "e"]
+    assert threads[("a", "b")] == threading.get_ident()  # asyncio.run's loop runs in this thread
+    assert threads[("c", "d", "e")] != threading.get_ident()
