@@ -191,7 +191,7 @@ def score_customers(
             client, explain_rows, v.iloc[:k], what="explaining", model=shared, settings=settings
         )
     explained = explained.reindex(range(len(v)))  # the unexplained rows get blanks
-    for col in explained.columns[explained.dtypes == object]:
+    for col in explained.select_dtypes(object).columns:
         explained[col] = explained[col].astype(object).where(explained[col].notna(), None)
     explained["action"] = explained["action"].where(np.arange(len(v)) < k, settings.retention.default_action)
     out = pd.concat([out, explained], axis=1)
