@@ -80,18 +80,28 @@ def workers_of(client: Client) -> int:
 
 
 def gather(client: Client, futures: list, what: str) -> list:
-    """The futures' results in order. A worker that dies while running them has its tasks rerun on
-    the others (up to `distributed.scheduler.allowed-failures` times); past that, one clear line.
+    """The futures' results in order, or one clear line when workers died under them.
+
+    A task whose worker dies is rerun on another (up to `distributed.scheduler.allowed-failures`
+    times) when its inputs can be recomputed, as a partition read from a bucketed dataset can;
+    data scattered from this process dies with the only worker that held it.
     """
+    from concurrent.futures import CancelledError
+
     from distributed import KilledWorker
 
     try:
         return client.gather(futures)
     except KilledWorker as e:
         raise NeedradarError(
-            f"{what}: Dask workers died while running it and its retries ran out "
-            "(distributed.scheduler.allowed-failures); nothing was written. Check the workers' memory "
-            "and logs, then run the command again"
+            f"{what}: Dask workers died while running it, more often than "
+            "distributed.scheduler.allowed-failures allows; nothing was written. "
+            "Check the workers' memory and logs, then run the command again"
+        ) from e
+    except CancelledError as e:
+        raise NeedradarError(
+            f"{what}: a Dask worker died holding data sent from this process, which no other "
+            "worker had; nothing was written. Run the command again"
         ) from e
 
 
