@@ -72,3 +72,62 @@ def dask_client(address: str | None) -> Iterator[Client | None]:
             "joined the Dask cluster at %s (%d workers)", address, len(client.scheduler_info()["workers"])
         )
         yield client
+
+
+def workers_of(client: Client) -> int:
+    """How many workers the cluster has now."""
+    return len(client.scheduler_info()["workers"])
+
+
+def gather(client: Client, futures: list, what: str) -> list:
+    """The futures' results in order, or one clear line when workers died under them.
+
+    A task whose worker dies is rerun on another (up to `distributed.scheduler.allowed-failures`
+    times) when its inputs can be recomputed, as a partition read from a bucketed dataset can;
+    data scattered from this process dies with the only worker that held it.
+    """
+    from concurrent.futures import CancelledError
+
+    from distributed import KilledWorker
+
+    try:
+        return client.gather(futures)
+    except KilledWorker as e:
+        raise NeedradarError(
+            f"{what}: Dask workers died while running it, more often than "
+            "distributed.scheduler.allowed-failures allows; nothing was written. "
+            "Check the workers' memory and logs, then run the command again"
+        ) from e
+    except CancelledError as e:
+        raise NeedradarError(
+            f"{what}: a Dask worker died holding data sent from this process, which no other "
+            "worker had; nothing was written. Run the command again"
+        ) from e
+
+
+def map_frame(client: Client, fn, frame, parts: int | None = None, what: str = "work", **kwargs):
+    """`fn(chunk, **kwargs)` on consecutive row chunks of `frame` on the cluster, stacked in order.
+
+    `fn` must treat every row on its own, so that the result equals `fn(frame, **kwargs)`. Large
+    kwargs (a model) should be scattered by the caller once (`client.scatter(x, broadcast=True)`).
+    """
+    import numpy as np
+    import pandas as pd
+
+    parts = parts or max(2 * workers_of(client), 2)
+    bounds = np.linspace(0, len(frame), min(parts, max(len(frame), 1)) + 1).astype(int)
+    chunks = [frame.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    futures = client.map(fn, client.scatter(chunks), pure=False, **kwargs)
+    return pd.concat(gather(client, futures, what), ignore_index=True)
+
+
+def map_tasks(client: Client | None, fn, jobs: list[tuple], n_jobs: int = 1, what: str = "work") -> list:
+    """`fn(*job)` for every job, in order: as Dask tasks on the cluster, else with joblib here."""
+    if client is None:
+        if n_jobs <= 1 or len(jobs) <= 1:
+            return [fn(*job) for job in jobs]
+        from joblib import Parallel, delayed
+
+        return Parallel(n_jobs=min(n_jobs, len(jobs)))(delayed(fn)(*job) for job in jobs)
+    futures = client.map(fn, *zip(*jobs, strict=True), pure=False) if jobs else []
+    return gather(client, futures, what)

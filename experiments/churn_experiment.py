@@ -6,6 +6,7 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import mlflow
 import numpy as np
@@ -14,6 +15,7 @@ from core.config import Settings
 from experiments import registry
 from experiments.tracking import data_fingerprint, ensure_experiment, use_tracking
 from features.contract import EventData
+from features.distributed import training_frame_on_cluster
 from features.labels import build_training_frame, default_cutoffs
 from training.calibration import calibration_slope
 from training.churn_recipes import (
@@ -24,6 +26,9 @@ from training.churn_recipes import (
     train_churn,
 )
 from training.evaluation import reliability_curve, save_plots
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from distributed import Client
 
 logger = logging.getLogger(__name__)
 
@@ -61,15 +66,25 @@ def train_and_register(
     horizon_days: int | None = None,
     trials: int | None = None,
     progress=None,
+    client: Client | None = None,
+    distributed_training: bool = False,
 ) -> TrainOutcome:
-    """Train the churn model on stacked cutoffs, log everything to MLflow, register a challenger."""
+    """Train the churn model on stacked cutoffs, log everything to MLflow, register a challenger.
+
+    With a Dask `client` the training frame is built per partition on its workers; with
+    `distributed_training` as well, the shipped trees are trained there by lightgbm.dask. Only
+    this process writes to MLflow.
+    """
     if horizon_days is None:
         horizon, why = default_horizon(events, settings)
         logger.info("churn horizon %d days: %s", horizon, why)
     else:
         horizon = check_horizon(horizon_days)
     cutoffs = default_cutoffs(events, horizon, settings.churn.cutoff_every_days, settings.churn.n_cutoffs)
-    frame = build_training_frame(events, settings, cutoffs, horizon)
+    if client is None:
+        frame = build_training_frame(events, settings, cutoffs, horizon)
+    else:
+        frame = training_frame_on_cluster(client, events, settings, cutoffs, horizon)
     fingerprint = data_fingerprint(events.tables())
     use_tracking(settings)
     experiment_id = ensure_experiment(settings.tracking.churn_experiment, settings)
@@ -88,7 +103,8 @@ def train_and_register(
                 study_name=f"needradar-churn-{fingerprint}-h{horizon}",
                 storage=settings.optuna_storage,
             )
-        result = train_churn(events, settings, frame, cutoffs, horizon, params)
+        trees_on = client if distributed_training else None
+        result = train_churn(events, settings, frame, cutoffs, horizon, params, client=trees_on)
         mlflow.log_params({f"lgbm.{k}": v for k, v in result.params.items()})
         mlflow.log_params(
             {
@@ -99,6 +115,7 @@ def train_and_register(
                 "data_fingerprint": fingerprint,
                 "training_rows": len(frame),
                 "trials": trials or 0,
+                "trees_trained_on": "lightgbm.dask" if trees_on is not None else "one process",
             }
         )
         mlflow.log_params({f"window.{k}": v for k, v in result.data_window.items()})

@@ -48,11 +48,14 @@ def _plots(result: VolumeTrainResult, out: Path) -> None:
 
 
 def train_and_register(
-    events: EventData, settings: Settings, on_step: Callable[[str], None] | None = None
+    events: EventData, settings: Settings, on_step: Callable[[str], None] | None = None, client=None
 ) -> VolumeOutcome:
-    """Build the daily series, train (`on_step` after each backtest fold and the final fit), log, register."""
+    """Build the daily series, train (`on_step` after each backtest fold and the final fit), log, register.
+
+    With a Dask `client` the per-series fits run on its workers; only this process writes to MLflow.
+    """
     long = build_volume_series(events, freq="D")
-    result = train_volume(long, settings, on_step=on_step)
+    result = train_volume(long, settings, on_step=on_step, client=client)
     use_tracking(settings)
     exp = ensure_experiment(settings.tracking.volume_experiment, settings)
     with mlflow.start_run(experiment_id=exp, run_name="volume-daily") as run:

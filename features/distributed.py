@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from pandas.api.types import union_categoricals
 
+from core.cluster import gather
 from core.config import Settings
 from features.contract import EventData
 from features.labels import stack_cutoffs, with_labels
@@ -41,7 +42,7 @@ def gather_per_partition(client: Client, futures: list) -> tuple[list[pd.DataFra
 
     wait(futures)
     workers = {w for holders in client.who_has(futures).values() for w in holders}
-    results = client.gather(futures)
+    results = gather(client, futures, "the partitions' vectors")
     logger.info("%d partitions computed on %d Dask workers", len(futures), len(workers))
     return results, workers
 

@@ -83,11 +83,14 @@ def run_daily(
     settings: Settings,
     on_step: Callable[[str], None] | None = None,
     step_table: list[Step] | None = None,
+    client: Any = None,
 ) -> DailyResult:
     """Run the day for `as_of` on the data in `data_dir`; publish it as `out_dir/DATE`.
 
     Args:
         step_table: the steps to run (default `STEPS`).
+        client: a Dask client: vectors, scores and forecasts then run on its workers; the files
+            are still written only here, into the staging folder published whole.
     """
     day = pd.Timestamp(as_of).normalize()
     out_root = Path(out_dir)
@@ -97,7 +100,7 @@ def run_daily(
     folder = staging_folder(out_root, day)
     try:
         _carry_over_alerts(out_root, day, folder)
-        context = steps.DayContext(Path(data_dir), day, settings, folder, out_root)
+        context = steps.DayContext(Path(data_dir), day, settings, folder, out_root, client)
         records, outputs = run_steps(step_table or STEPS, context, folder, on_step)
         result = _publish(records, outputs, data_dir, day, folder, out_root)
     except BaseException:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -31,6 +31,7 @@ class DayContext:
     settings: Settings
     folder: Path  # the staging folder of this day's outputs
     out_root: Path  # where completed days live (earlier days, for decay)
+    client: Any = None  # a Dask client: vectors, scores and forecasts then run on its workers
 
     def write(self, name: str, frame: pd.DataFrame) -> Path:
         return write_frame(frame, self.folder / name)
@@ -86,9 +87,13 @@ def load(ctx: DayContext) -> EventData:
 
 def vectors(ctx: DayContext, load: EventData) -> pd.DataFrame:
     """Point-in-time behaviour vectors of every active customer (vectors.parquet)."""
+    from features.distributed import vectors_on_cluster
     from features.vectors import build_vectors
 
-    behaviour = build_vectors(load, ctx.day, ctx.settings)
+    if ctx.client is None:
+        behaviour = build_vectors(load, ctx.day, ctx.settings)
+    else:
+        behaviour, _ = vectors_on_cluster(ctx.client, load, f"{ctx.day:%Y-%m-%d}", ctx.settings)
     ctx.write("vectors.parquet", behaviour)
     return behaviour
 
@@ -106,7 +111,9 @@ def score(ctx: DayContext, load: EventData, vectors: pd.DataFrame) -> Scored:
     if hasattr(champion.model, "check_tables"):
         champion.model.check_tables(sorted(load.tables()))
     lapsed_days = lapsed_after(champion.model, ctx.settings, champion.data_window)
-    at_risk = score_customers(champion.model, vectors, ctx.settings, lapsed_after_days=lapsed_days)
+    at_risk = score_customers(
+        champion.model, vectors, ctx.settings, lapsed_after_days=lapsed_days, client=ctx.client
+    )
     ctx.write("at_risk.csv", at_risk)
     ctx.write("at_risk.parquet", at_risk)
     return Scored(champion, at_risk)
@@ -141,7 +148,9 @@ def forecast(ctx: DayContext, load: EventData) -> Forecast:
             "train one on it with `needradar forecast train --data DIR`"
         )
     # From the as-of day even when the model has seen later days (a replay of an earlier day).
-    ahead = model.predict(series, ctx.settings.forecast.horizon_days, history=actuals, origin=ctx.day)
+    ahead = model.predict(
+        series, ctx.settings.forecast.horizon_days, history=actuals, origin=ctx.day, client=ctx.client
+    )
     today = model.predict(series, 1, history=actuals, origin=ctx.day - pd.Timedelta(days=1))
     ctx.write("forecast.csv", ahead)
     alerts = volume_alerts(actuals, today, actuals, ctx.day, ctx.settings)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
@@ -10,6 +12,9 @@ from serving.explain import top_facts, tree_shap
 from serving.playbook import action_for, channels_for
 from serving.reasons import describe, fact
 from serving.timing import mark
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from distributed import Client
 
 MIN_ROWS_FOR_BASE_RATE = 50  # fewer scored rows than this give no base rate of their own
 
@@ -71,29 +76,11 @@ def customer_value(annual_value: np.ndarray, value_tier: np.ndarray, settings: S
     return np.where(vip, np.maximum(base, v.vip_loss_multiple * np.asarray(annual_value, dtype=float)), base)
 
 
-def score_customers(
-    model,
-    vectors: pd.DataFrame,
-    settings: Settings,
-    explain_top: int | None = None,
-    lapsed_after_days: float | None = None,
-    base_rate: float | None = None,
-) -> pd.DataFrame:
-    """Score, tier, value and explain customers, highest risk first; the already lapsed last.
-
-    Customers without activity for longer than `lapsed_after_days` (default: `lapsed_after`)
-    have already left by the churn definition: they get the tier `lapsed` and the win-back
-    action, ordered by their value after everyone who can still be kept.
-
-    Args:
-        explain_top: give reasons only to this many customers from the top (all when None).
-        base_rate: the share of customers who leave, for the tiers' lift; by default the model's
-            `base_rate_`, else the mean probability of the customers not yet lapsed.
-    """
+def risk_rows(vectors: pd.DataFrame, model, settings: Settings, after: float) -> pd.DataFrame:
+    """Per customer, each row on its own: raw score, calibrated probability, lapsed, value."""
     raw = np.asarray(model.raw_score(vectors), float) if len(vectors) else np.zeros(0)
     p = np.asarray(model.calibrate(raw), float) if len(raw) else raw
     mark("predicted")
-    after = lapsed_after_days or lapsed_after(model, settings)
     idle = (
         vectors["days_since_last_activity"].to_numpy(float) if "days_since_last_activity" in vectors else None
     )
@@ -105,64 +92,119 @@ def score_customers(
     )
     annual = vectors["annual_value"].to_numpy(float) if "annual_value" in vectors else np.zeros(len(p))
     value = customer_value(np.nan_to_num(annual), tiers, settings)
-    # The calibrators are strictly increasing, so only equal scores tie; the raw score still breaks
-    # ties of models pickled with the old step calibrator. The lapsed go last, by value.
-    order = np.lexsort((-raw, np.where(lapsed, -value, -p), lapsed))
-    v = vectors.iloc[order].reset_index(drop=True)
-    p, lapsed, tiers, annual, value = p[order], lapsed[order], tiers[order], annual[order], value[order]
-    if base_rate is None:
-        base_rate = getattr(model, "base_rate_", None)
-    if base_rate is None and (~lapsed).sum() >= MIN_ROWS_FOR_BASE_RATE:
-        base_rate = float(p[~lapsed].mean())
-    risk = np.where(lapsed, "lapsed", risk_tier(p, settings, base_rate))
-    out = {
-        "customer_id": v["customer_id"].astype(str).to_numpy(),
-        "churn_probability": np.round(p, 6),
-        "risk_tier": risk,
-        "lapsed": lapsed,
-        "value_tier": tiers,
-        "annual_value": np.round(annual, 2),
-        "customer_value": np.round(value, 2),
-        "value_at_risk": np.round(p * value, 2),
-    }
-    for col in ("segment", "region_tier"):
-        if col in v:
-            out[col] = v[col].astype(str).to_numpy()
-    mark("tiers")
-    n = settings.churn.n_reasons
-    k = len(v) if explain_top is None else min(explain_top, len(v))
+    return pd.DataFrame(
+        {"raw": raw, "p": p, "lapsed": lapsed, "tier": tiers, "annual": annual, "value": value}
+    )
+
+
+def explain_rows(v: pd.DataFrame, model, settings: Settings) -> pd.DataFrame:
+    """Reasons (TreeSHAP) and the playbook's action for each customer, each row on its own."""
+    n, k = settings.churn.n_reasons, len(v)
     features = model.feature_names_
     idx, top = (
-        top_facts(tree_shap(model, v.iloc[:k]), [fact(f) for f in features], n)
+        top_facts(tree_shap(model, v), [fact(f) for f in features], n)
         if k
         else (np.zeros((0, n), int), np.zeros((0, n)))
     )
-    values = v.iloc[:k][features].to_numpy(object)
+    values = v[features].to_numpy(object)
     mark("shap")
-    pad = [None] * (len(v) - k)
-    reasons = []
+    out, reasons = {}, []
     for j in range(n):
         col = idx[:, j] if j < idx.shape[1] else np.full(k, -1)
         feat = [features[i] if i >= 0 else None for i in col]
         vals = [values[r, i] if i >= 0 else None for r, i in enumerate(col)]
         shap = np.where(col >= 0, np.round(top[:, j], 5) if j < top.shape[1] else np.nan, np.nan)
-        out[f"reason_{j + 1}_feature"] = feat + pad
-        out[f"reason_{j + 1}_value"] = [_fmt(x) for x in vals] + pad
-        out[f"reason_{j + 1}_shap"] = np.concatenate([shap, np.full(len(v) - k, np.nan)])
-        out[f"reason_{j + 1}_text"] = [
-            describe(f, x) if f else None for f, x in zip(feat, vals, strict=True)
-        ] + pad
+        out[f"reason_{j + 1}_feature"] = feat
+        out[f"reason_{j + 1}_value"] = [_fmt(x) for x in vals]
+        out[f"reason_{j + 1}_shap"] = shap.astype(float)
+        out[f"reason_{j + 1}_text"] = [describe(f, x) if f else None for f, x in zip(feat, vals, strict=True)]
         reasons.append(feat)
     mark("wording")
-    r = settings.retention
     known = [[f for f in row if f] for row in zip(*reasons, strict=True)]
-    actions = [action_for(row, settings) if row else r.quiet_action for row in known]
-    actions += [r.default_action] * (len(v) - k)
-    out["action"] = np.where(lapsed, r.lapsed_action, np.array(actions, dtype=object))
+    quiet = settings.retention.quiet_action
+    out["action"] = [action_for(row, settings) if row else quiet for row in known]
+    return pd.DataFrame(out, index=range(k))
+
+
+def score_customers(
+    model,
+    vectors: pd.DataFrame,
+    settings: Settings,
+    explain_top: int | None = None,
+    lapsed_after_days: float | None = None,
+    base_rate: float | None = None,
+    client: Client | None = None,
+) -> pd.DataFrame:
+    """Score, tier, value and explain customers, highest risk first; the already lapsed last.
+
+    Customers without activity for longer than `lapsed_after_days` (default: `lapsed_after`)
+    have already left by the churn definition: they get the tier `lapsed` and the win-back
+    action, ordered by their value after everyone who can still be kept.
+
+    With a Dask `client`, the per-customer work (probabilities, then reasons and actions of those
+    explained) runs per partition on its workers with the model broadcast once; the passes over
+    everyone (order, base rate, tiers) run here on the gathered rows. The result is the same.
+
+    Args:
+        explain_top: give reasons only to this many customers from the top (all when None).
+        base_rate: the share of customers who leave, for the tiers' lift; by default the model's
+            `base_rate_`, else the mean probability of the customers not yet lapsed.
+    """
+    after = lapsed_after_days or lapsed_after(model, settings)
+    if client is None:
+        rows = risk_rows(vectors, model, settings, after)
+    else:
+        from core.cluster import map_frame
+
+        shared = client.scatter(model, broadcast=True)
+        rows = map_frame(
+            client, risk_rows, vectors, what="scoring", model=shared, settings=settings, after=after
+        )
+    raw, p, lapsed, value = (rows[c].to_numpy() for c in ("raw", "p", "lapsed", "value"))
+    # The calibrators are strictly increasing, so only equal scores tie; the raw score still breaks
+    # ties of models pickled with the old step calibrator. The lapsed go last, by value.
+    order = np.lexsort((-raw, np.where(lapsed, -value, -p), lapsed))
+    v = vectors.iloc[order].reset_index(drop=True)
+    rows = rows.iloc[order].reset_index(drop=True)
+    p, lapsed, tiers = rows["p"].to_numpy(float), rows["lapsed"].to_numpy(bool), rows["tier"].to_numpy()
+    if base_rate is None:
+        base_rate = getattr(model, "base_rate_", None)
+    if base_rate is None and (~lapsed).sum() >= MIN_ROWS_FOR_BASE_RATE:
+        base_rate = float(p[~lapsed].mean())
+    risk = np.where(lapsed, "lapsed", risk_tier(p, settings, base_rate))
+    out = pd.DataFrame(
+        {
+            "customer_id": v["customer_id"].astype(str).to_numpy(),
+            "churn_probability": np.round(p, 6),
+            "risk_tier": risk,
+            "lapsed": lapsed,
+            "value_tier": tiers,
+            "annual_value": np.round(rows["annual"].to_numpy(float), 2),
+            "customer_value": np.round(rows["value"].to_numpy(float), 2),
+            "value_at_risk": np.round(p * rows["value"].to_numpy(float), 2),
+        }
+    )
+    for col in ("segment", "region_tier"):
+        if col in v:
+            out[col] = v[col].astype(str).to_numpy()
+    k = len(v) if explain_top is None else min(explain_top, len(v))
+    if client is None or not k:
+        explained = explain_rows(v.iloc[:k], model, settings)
+    else:
+        explained = map_frame(
+            client, explain_rows, v.iloc[:k], what="explaining", model=shared, settings=settings
+        )
+    explained = explained.reindex(range(len(v)))  # the unexplained rows get blanks
+    for col in explained.select_dtypes(object).columns:
+        explained[col] = explained[col].astype(object).where(explained[col].notna(), None)
+    explained["action"] = explained["action"].where(np.arange(len(v)) < k, settings.retention.default_action)
+    out = pd.concat([out, explained], axis=1)
+    r = settings.retention
+    out["action"] = np.where(lapsed, r.lapsed_action, out["action"].to_numpy(object))
     costs = {name: c.cost for name, c in r.channels.items()}
     pairs = list(zip(tiers, risk, strict=True))
     by_tier = {pair: channels_for(pair[0], settings, risk_tier=pair[1]) for pair in set(pairs)}
     out["channel"] = ["+".join(by_tier[pair]) for pair in pairs]
     out["channel_cost"] = [sum(costs.get(c, 0.0) for c in by_tier[pair]) for pair in pairs]
     mark("actions")
-    return pd.DataFrame(out)
+    return out

@@ -42,3 +42,12 @@ def sample_dir(sample, tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_event_data(sample.events, out)
     sample.truth.to_csv(out / "truth.csv", index=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """One real local Dask cluster for the session: two worker processes, one thread each."""
+    from core.cluster import dask_client
+
+    with dask_client("local:2") as client:
+        yield client

@@ -197,11 +197,17 @@ class ChurnModel:
             oof[va] = LogisticBaseline().fit(X.iloc[tr], y[tr]).decision_function(X.iloc[va])
         return oof
 
-    def _fit_trees(self, M: pd.DataFrame, y: np.ndarray, n_trees: int) -> lgb.Booster:
+    def _fit_trees(self, M: pd.DataFrame, y: np.ndarray, n_trees: int, client=None) -> lgb.Booster:
         native, _ = _native(self.params, self.random_state, len(y))
+        if client is not None:
+            from training.distributed_trees import fit_trees_on_cluster
+
+            return fit_trees_on_cluster(client, M, y, native, n_trees)
         return lgb.train(native, lgb.Dataset(M, y), num_boost_round=n_trees)
 
-    def fit(self, X: pd.DataFrame, y, X_val: pd.DataFrame | None = None, y_val=None) -> ChurnModel:
+    def fit(
+        self, X: pd.DataFrame, y, X_val: pd.DataFrame | None = None, y_val=None, client=None
+    ) -> ChurnModel:
         """Choose the recipe by inner validation, fit it on all rows, calibrate out of fold.
 
         Without a validation set the inner validation is a stratified k-fold of X; with one (later
@@ -209,6 +215,9 @@ class ChurnModel:
         logistic regression and its blends with the best capacity are scored on the same folds; the
         lowest recalibrated log loss wins. The calibrator is then fitted on out-of-fold scores of
         exactly the configuration that ships (the refit's tree count), never on in-sample scores.
+
+        With a Dask `client`, the shipped trees (the final fit on all rows) are trained by
+        `lightgbm.dask` across its workers; the choice and the calibration run here as always.
         """
         y = np.asarray(y).astype(int)
         if len(np.unique(y)) < 2:
@@ -245,13 +254,13 @@ class ChurnModel:
             # The refit sees more rows, so it gets proportionally more trees; its scores then spread
             # wider than the first fit's, so it is calibrated on its own out-of-fold scores.
             n_trees = max(1, round(n_trees * len(y) / len(splits[0][0])))
-            self.booster_ = self._fit_trees(M, y, n_trees)
+            self.booster_ = self._fit_trees(M, y, n_trees, client)
             oof = self._oof_of_final(X, M, F, y, n_trees)
             va = np.arange(len(y))
         elif time_split:
             self.booster_ = boosters[0]
         else:  # every fold model had n_trees trees: the out-of-fold scores are the shipped recipe's
-            self.booster_ = self._fit_trees(M, y, n_trees)
+            self.booster_ = self._fit_trees(M, y, n_trees, client)
         self.best_iteration_ = n_trees
         self.calibrator_, self.calibration_scores_ = choose_calibrator(oof[va], y[va], self.calibration)
         self.metrics_ = classification_metrics(y[va], self.calibrate(oof[va]))

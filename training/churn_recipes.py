@@ -210,9 +210,11 @@ def fit_on_frame(
     params: dict[str, Any] | None,
     seed: int = 42,
     refit: bool = True,
+    client=None,
 ) -> ChurnModel:
     """The recipe on stacked cutoffs: chosen on the validation cutoffs, refit on both (unless
-    `refit` is off, as in tuning, where `metrics_` are then the validation cutoffs' own)."""
+    `refit` is off, as in tuning, where `metrics_` are then the validation cutoffs' own). With a
+    Dask `client` the refit's trees are trained by lightgbm.dask across its workers."""
     tr, va = frame[frame["cutoff"].isin(train)], frame[frame["cutoff"].isin(valid)]
     for name, part in (("training", tr), ("validation", va)):
         if part["churned"].nunique() < 2:
@@ -220,7 +222,7 @@ def fit_on_frame(
                 f"the {name} cutoffs have only one label class; use more data or a longer horizon"
             )
     model = ChurnModel(params_for(params), random_state=seed, linear=True, refit=refit)
-    return model.fit(tr, tr["churned"], va, va["churned"])
+    return model.fit(tr, tr["churned"], va, va["churned"], client=client)
 
 
 def train_churn(
@@ -230,14 +232,18 @@ def train_churn(
     cutoffs: list[pd.Timestamp],
     horizon_days: int,
     params: dict[str, Any] | None = None,
+    client=None,
 ) -> ChurnTrainResult:
-    """Train on earlier cutoffs, validate and calibrate on later ones, report on the last one."""
+    """Train on earlier cutoffs, validate and calibrate on later ones, report on the last one.
+
+    With a Dask `client` the shipped trees are trained by lightgbm.dask across its workers.
+    """
     train, valid, test = split_cutoffs(cutoffs, settings.churn.validation_cutoffs, horizon_days)
     params = {**settings.churn.lightgbm, **(params or {})}
     warning = base_rate_warning(frame[frame["cutoff"].isin(train + valid)], horizon_days)
     if warning:
         logger.warning("%s", warning)
-    model = fit_on_frame(frame, train, valid, params)
+    model = fit_on_frame(frame, train, valid, params, client=client)
     model.trained_on_ |= {"tables": sorted(events.tables()), "horizon_days": horizon_days}
     holdout = frame[frame["cutoff"].isin(test)].reset_index(drop=True)
     fitted = frame[frame["cutoff"].isin(train + valid)]

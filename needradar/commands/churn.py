@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from needradar.commands._common import at_least, console, emit_json, iso_day, output_file, settings, table
+from needradar.commands._common import (
+    DaskOption,
+    at_least,
+    console,
+    emit_json,
+    iso_day,
+    output_file,
+    settings,
+    table,
+)
 
 app = typer.Typer(help="Train, tune, evaluate, backtest and score the churn model.", no_args_is_help=True)
 
@@ -29,8 +38,15 @@ def train(
         int | None, typer.Option(help="Tune with an Optuna study of this many trials (resumable).")
     ] = None,
     as_json: JSON = False,
+    dask: DaskOption = None,
+    distributed_training: Annotated[
+        bool,
+        typer.Option(help="With --dask: train the shipped trees across the workers with lightgbm.dask."),
+    ] = False,
 ) -> None:
     """Train on stacked cutoffs, log to MLflow and register the model as `challenger`."""
+    from core.cluster import dask_client
+    from core.errors import NeedradarError
     from experiments.churn_experiment import train_and_register
     from needradar.commands.features import load
     from training.churn_recipes import check_horizon
@@ -38,8 +54,21 @@ def train(
     if horizon_days is not None:
         check_horizon(horizon_days)
     cfg = settings()
-    with console.status("training the churn model"):
-        outcome = train_and_register(load(data), cfg, horizon_days=horizon_days, trials=trials)
+    address = dask or cfg.dask_address
+    if distributed_training and not address:
+        raise NeedradarError(
+            "--distributed-training needs a cluster: add --dask ADDRESS (or set NEEDRADAR_DASK)"
+        )
+    events = load(data)
+    with dask_client(address) as client, console.status("training the churn model"):
+        outcome = train_and_register(
+            events,
+            cfg,
+            horizon_days=horizon_days,
+            trials=trials,
+            client=client,
+            distributed_training=distributed_training,
+        )
     r = outcome.result
     result = {
         "version": outcome.version,
@@ -133,27 +162,31 @@ def score(
         int | None, typer.Option(help="Give reasons to the N highest-risk customers only.")
     ] = None,
     as_json: JSON = False,
+    dask: DaskOption = None,
 ) -> None:
     """Write today's at-risk list with the champion: risk, value at risk, reasons, action."""
+    from core.cluster import dask_client
     from core.io import write_frame
     from experiments.registry import load as load_model
-    from features.vectors import build_vectors
-    from needradar.commands.features import check_as_of, load
+    from needradar.commands.features import vectors_for
     from serving.scoring import lapsed_after, score_customers
 
     as_of, out, top = iso_day(as_of), output_file(out), at_least(top, 0, "--top")
     cfg = settings()
     champion = load_model("churn", cfg)
-    events = load(data)
-    check_as_of(events, as_of)
-    champion.model.check_tables(sorted(events.tables()))
-    scored = score_customers(
-        champion.model,
-        build_vectors(events, as_of, cfg),
-        cfg,
-        explain_top=top,
-        lapsed_after_days=lapsed_after(champion.model, cfg, champion.data_window),
-    )
+    with dask_client(dask or cfg.dask_address) as client:
+        vectors, events = vectors_for(data, as_of, client)
+        # a partitioned dataset has one folder per table
+        tables = events.tables() if events is not None else [p.name for p in data.iterdir() if p.is_dir()]
+        champion.model.check_tables(sorted(tables))
+        scored = score_customers(
+            champion.model,
+            vectors,
+            cfg,
+            explain_top=top,
+            lapsed_after_days=lapsed_after(champion.model, cfg, champion.data_window),
+            client=client,
+        )
     for suffix in (".csv", ".parquet"):
         write_frame(scored, out.with_suffix(suffix))
     summary = {

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from needradar.commands._common import console, emit_json, iso_day, settings, table
+from needradar.commands._common import DaskOption, console, emit_json, iso_day, settings, table
 
 
 def daily(
@@ -17,19 +17,22 @@ def daily(
         Path | None, typer.Option(help="Output root (default from config); results go to OUT/DATE/.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run log as JSON.")] = False,
+    dask: DaskOption = None,
 ) -> None:
     """Run the day: load, vectors, at-risk list, forecasts, alerts, staffing, KPIs, drift, decay."""
+    from core.cluster import dask_client
     from pipelines.daily import run_daily
 
     as_of = iso_day(as_of)
     cfg = settings()
-    with console.status("daily job") as status:
+    with dask_client(dask or cfg.dask_address) as client, console.status("daily job") as status:
         result = run_daily(
             data,
             as_of,
             out or cfg.path("output"),
             cfg,
             on_step=lambda step: status.update(f"daily job: {step}"),
+            client=client,
         )
     if as_json:
         emit_json(

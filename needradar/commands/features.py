@@ -40,6 +40,24 @@ def check_as_of(events, as_of: str) -> None:
         raise DataError(f"as-of date {as_of} is outside the data ({first:%Y-%m-%d} to {last:%Y-%m-%d})")
 
 
+def vectors_for(data: Path, as_of: str, client):
+    """The vectors as of `as_of` and the loaded events (None when each worker read its own buckets
+    of a partitioned dataset): in this process, or per partition on the Dask `client`."""
+    from features.distributed import vectors_on_cluster
+    from features.partition import dataset_buckets
+    from features.vectors import build_vectors
+
+    cfg = settings()
+    if client is not None and dataset_buckets(data):  # each worker reads its own buckets
+        vectors, _ = vectors_on_cluster(client, data, as_of, cfg, cfg.path("quarantine") / data.name)
+        return vectors, None
+    events = load(data)
+    check_as_of(events, as_of)
+    if client is None:
+        return build_vectors(events, as_of, cfg), events
+    return vectors_on_cluster(client, events, as_of, cfg)[0], events
+
+
 @app.command()
 def build(
     data: Annotated[Path, typer.Option(help="Data folder or DuckDB file.")],
@@ -53,24 +71,12 @@ def build(
     """Build one behaviour vector per customer active at the as-of date."""
     from core.cluster import dask_client
     from core.io import write_frame
-    from features.distributed import vectors_on_cluster
-    from features.partition import dataset_buckets
-    from features.vectors import build_vectors
 
     as_of, out = iso_day(as_of), output_file(out)
     start = time.perf_counter()
     cfg = settings()
-    bucketed = bool(dataset_buckets(data))
     with dask_client(dask or cfg.dask_address) as client:
-        if client is not None and bucketed:  # each worker reads its own buckets
-            vectors, _ = vectors_on_cluster(client, data, as_of, cfg, cfg.path("quarantine") / data.name)
-        else:
-            events = load(data)
-            check_as_of(events, as_of)
-            if client is None:
-                vectors = build_vectors(events, as_of, cfg)
-            else:
-                vectors, _ = vectors_on_cluster(client, events, as_of, cfg)
+        vectors, _ = vectors_for(data, as_of, client)
     write_frame(vectors, out)
     result = {"rows": len(vectors), "columns": vectors.shape[1], "out": str(out)}
     result["seconds"] = round(time.perf_counter() - start, 2)

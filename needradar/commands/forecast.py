@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from needradar.commands._common import at_least, console, emit_json, output_file, progress, settings, table
+from needradar.commands._common import (
+    DaskOption,
+    at_least,
+    console,
+    emit_json,
+    output_file,
+    progress,
+    settings,
+    table,
+)
 
 app = typer.Typer(help="Train, backtest and predict ticket and requirement volumes.", no_args_is_help=True)
 
@@ -16,18 +25,21 @@ JSON = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Option(help="Data folder or DuckDB file.")], as_json: JSON = False
+    data: Annotated[Path, typer.Option(help="Data folder or DuckDB file.")],
+    as_json: JSON = False,
+    dask: DaskOption = None,
 ) -> None:
     """Backtest all models on every daily series, select per series, fit, log and register."""
+    from core.cluster import dask_client
     from experiments.volume_experiment import train_and_register
     from needradar.commands.features import load
 
     cfg = settings()
     events = load(data)
-    with progress() as bar:
+    with dask_client(dask or cfg.dask_address) as client, progress() as bar:
         task = bar.add_task("backtesting volume models", total=cfg.forecast.backtest_folds + 3)
         outcome = train_and_register(
-            events, cfg, on_step=lambda msg: bar.update(task, advance=1, description=msg)
+            events, cfg, on_step=lambda msg: bar.update(task, advance=1, description=msg), client=client
         )
     summary = outcome.result.backtest.summary() | {
         "version": outcome.version,
@@ -79,15 +91,17 @@ def backtest(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write every forecast row here (.csv/.parquet).")] = None,
     as_json: JSON = False,
+    dask: DaskOption = None,
 ) -> None:
     """Backtest every model on your own series with honest per-series selection."""
+    from core.cluster import dask_client
     from core.io import read_frame, write_frame
     from training.forecasting.user import backtest_user_series, to_series
 
     at_least(horizon, 1, "--horizon")
     output_file(out)
     user = to_series(read_frame(series), time_col, value_col, id_col)
-    with progress() as bar:
+    with dask_client(dask or settings().dask_address) as client, progress() as bar:
         task = bar.add_task("backtesting", total=folds + 2)
         result = backtest_user_series(
             user,
@@ -97,6 +111,7 @@ def backtest(
             season=tuple(season) if season else None,
             interval=settings().forecast.interval_level,
             on_step=lambda msg: bar.update(task, advance=1, description=msg),
+            client=client,
         )
     rows = result.forecasts[result.forecasts["fold"] >= 0]
     if out is not None:

@@ -21,9 +21,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def client():
-    with dask_client("local:2") as c:
-        yield c
+def client(cluster):
+    return cluster
 
 
 @pytest.fixture(scope="module")

@@ -73,12 +73,14 @@ def backtest_volumes(
     family: dict[str, str] | None = None,
     inner: int = INNER,
     on_step: Callable[[str], None] | None = None,
+    client=None,
 ) -> BacktestResult:
     """Backtest every candidate on every series; select honestly per series and window.
 
     Args:
         family: series id -> family; one global LightGBM and one calendar per family.
         on_step: called after each window (for progress bars).
+        client: a Dask client: the per-series fits of every window run as tasks on its workers.
     """
     family = family or {sid: "all" for sid in series}
     h, evidence = setup.horizon, inner
@@ -91,7 +93,8 @@ def backtest_volumes(
             members = [sid for sid in sorted(series) if family[sid] == fam]
             train = {sid: series[sid].iloc[: len(series[sid]) - back] for sid in members}
             test = {sid: series[sid].iloc[len(series[sid]) - back :].head(h) for sid in members}
-            preds, _ = forecast_window(train, {sid: t["ds"] for sid, t in test.items()}, setup, models)
+            future = {sid: t["ds"] for sid, t in test.items()}
+            preds, _ = forecast_window(train, future, setup, models, client=client)
             for sid in members:
                 p = preds[sid]
                 p.insert(0, "id", sid)

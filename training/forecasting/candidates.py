@@ -11,14 +11,18 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 
+from core.cluster import map_tasks
 from training.forecasting.calendar import Calendar, fill_closed
 from training.forecasting.global_lgbm import GlobalLGBM
 from training.forecasting.prophet_model import fit_prophet, predict_prophet
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from distributed import Client
 
 logger = logging.getLogger(__name__)
 STATS = ("seasonal_naive", "auto_ets", "mstl", "auto_theta")
@@ -83,9 +87,26 @@ def prepare(df: pd.DataFrame, calendar: Calendar, period: int) -> pd.DataFrame:
     )
 
 
-def _prophet_job(sid, train: pd.DataFrame, future, setup: Setup, country):
-    m = fit_prophet(train[~train["closed"]], setup.sub_daily, setup.interval, country, setup.promotions)
-    return sid, predict_prophet(m, future)
+def local_forecasts(
+    train: pd.DataFrame, ds: pd.Series, setup: Setup, country: str | None, models: tuple[str, ...]
+) -> dict[str, np.ndarray]:
+    """Prophet and the statsforecast models of one series, fit on `train` and forecast at `ds`:
+    the per-series task (joblib here, or a Dask task on a cluster)."""
+    out = {}
+    if "prophet" in models:
+        m = fit_prophet(train[~train["closed"]], setup.sub_daily, setup.interval, country, setup.promotions)
+        fc = predict_prophet(m, ds)
+        for col, name in (
+            ("yhat", "prophet"),
+            ("yhat_lower", "prophet_lower"),
+            ("yhat_upper", "prophet_upper"),
+        ):
+            out[name] = fc[col].to_numpy()
+    y = train["y"].to_numpy(float)
+    for name in STATS:
+        if name in models:
+            out[name] = np.clip(stats_forecast(name, y, len(ds), setup.periods), 0, None)
+    return out
 
 
 def fit_lgbm(train: dict[str, pd.DataFrame], setup: Setup) -> GlobalLGBM:
@@ -99,11 +120,14 @@ def forecast_window(
     setup: Setup,
     models: tuple[str, ...] = MODELS,
     lgbm: GlobalLGBM | None = None,
+    client: Client | None = None,
 ) -> tuple[dict[str, pd.DataFrame], Calendar]:
     """Fit every model on `history` (ds, y per series of one family) and forecast at `future`.
 
     Args:
         lgbm: an already fitted global model to use instead of fitting one on `history`.
+        client: a Dask client: the per-series models then run as tasks on its workers (the
+            global LightGBM is fit here, on the gathered family).
 
     Returns:
         per series a frame (ds, closed, one column per model, prophet_lower, prophet_upper), and
@@ -119,19 +143,14 @@ def forecast_window(
         lgbm = lgbm or fit_lgbm(train, setup)
         for sid in future:
             out[sid]["lightgbm"] = lgbm.predict(sid, train[sid], out[sid]["ds"])
-    if "prophet" in models:
-        jobs = Parallel(n_jobs=min(setup.n_jobs, len(future)))(
-            delayed(_prophet_job)(sid, train[sid], out[sid]["ds"], setup, calendar.country) for sid in future
-        )
-        for sid, fc in jobs:
-            out[sid]["prophet"] = fc["yhat"].to_numpy()
-            out[sid]["prophet_lower"] = fc["yhat_lower"].to_numpy()
-            out[sid]["prophet_upper"] = fc["yhat_upper"].to_numpy()
+    jobs = [(train[sid], out[sid]["ds"], setup, calendar.country, models) for sid in future]
+    n_jobs = setup.n_jobs if "prophet" in models else 1  # the statsforecast fits are too quick to share
+    for sid, columns in zip(
+        future, map_tasks(client, local_forecasts, jobs, n_jobs, "forecasting"), strict=True
+    ):
+        for name, values in columns.items():
+            out[sid][name] = values
     for sid in future:
-        y, h = train[sid]["y"].to_numpy(float), len(out[sid])
-        for name in STATS:
-            if name in models:
-                out[sid][name] = np.clip(stats_forecast(name, y, h, setup.periods), 0, None)
         cols = [c for c in out[sid] if c not in ("ds", "closed")]
         out[sid].loc[out[sid]["closed"], cols] = 0.0
     return out, calendar

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.cluster import map_tasks
 from core.config import Settings
 from core.errors import ConfigError, DataError, ModelNotFoundError
 from core.io import write_frame, write_json, write_text
@@ -104,16 +105,24 @@ class VolumeForecaster:
         prepared = {sid: prepare(df, cal, self.setup.period) for sid, df in family_hist.items()}
         return fit_lgbm(prepared, self.setup)
 
-    def _forecast(self, hist: dict, future: dict[str, pd.Series], refit: bool) -> pd.DataFrame:
-        """Forecast `future` per series from `hist`; `refit` refits the global models on `hist`."""
-        out, lgbms = [], {} if refit else dict(self.lgbm_)
+    def _forecast(self, hist: dict, future: dict[str, pd.Series], refit: bool, client=None) -> pd.DataFrame:
+        """Forecast `future` per series from `hist`; `refit` refits the global models on `hist`.
+
+        The global models are fit here; each series' forecast is one task (on the Dask `client`'s
+        workers when given).
+        """
+        jobs, lgbms = [], {} if refit else dict(self.lgbm_)
         for sid, ds in future.items():
             fam, choice = self.family_[sid], self.selection_[sid]
             family_hist = {s: hist[s] for s in self._family(fam) if len(hist[s])}
             if "lightgbm" in choice and fam not in lgbms:
                 lgbms[fam] = self._lgbm(fam, family_hist)
-            lgbm = lgbms.get(fam)
-            preds, _ = forecast_window(family_hist, {sid: ds}, self.setup, tuple(members(choice)), lgbm)
+            jobs.append((family_hist, {sid: ds}, self.setup, tuple(members(choice)), lgbms.get(fam)))
+        out = []
+        for sid, (preds, _) in zip(
+            future, map_tasks(client, forecast_window, jobs, what="forecasting"), strict=True
+        ):
+            choice = self.selection_[sid]
             p = preds[sid]
             yhat = candidate_yhat(p, choice)
             w = self.widths_.get(sid, float("nan"))
@@ -139,12 +148,14 @@ class VolumeForecaster:
         horizon: int,
         history: pd.DataFrame | None = None,
         origin: pd.Timestamp | None = None,
+        client=None,
     ) -> pd.DataFrame:
         """Forecast the `horizon` days after each series' last known day (or after `origin`).
 
         Args:
             history: newer actuals in long format (series_id, ds, y); the models forecast from them.
             origin: forecast from this day, ignoring any history after it.
+            client: a Dask client: each series' forecast runs as a task on its workers.
         """
         ids = series_ids or self.series_ids_
         unknown = [s for s in ids if s not in self.selection_]
@@ -162,7 +173,7 @@ class VolumeForecaster:
             sid: pd.Series(pd.date_range(hist[sid]["ds"].iloc[-1] + pd.Timedelta(days=1), periods=horizon))
             for sid in ids
         }
-        return self._forecast(hist, future, refit=False)
+        return self._forecast(hist, future, refit=False, client=client)
 
     def evaluate(self, holdout: pd.DataFrame, history: pd.DataFrame | None = None) -> dict[str, float]:
         """MASE and coverage of this configuration on `holdout` (series_id, ds, y), every model
@@ -282,11 +293,13 @@ def train_volume(
     settings: Settings,
     models: tuple[str, ...] | None = None,
     on_step: Callable[[str], None] | None = None,
+    client=None,
 ) -> VolumeTrainResult:
     """Backtest every model on every daily series with honest selection, then refit the selected
     configuration on all the data. The last backtest window is the holdout that promotion compares.
 
-    `on_step(description)` is called after each backtest window and after the final fit.
+    `on_step(description)` is called after each backtest window and after the final fit. With a
+    Dask `client` the backtest's per-series fits run as tasks on its workers.
     """
     t0 = time.perf_counter()
     models = tuple(models or settings.forecast.models)
@@ -306,7 +319,7 @@ def train_volume(
             )
     setup = setup_for(settings, long["ds"].min(), long["ds"].max())
     family = long.groupby("series_id")["family"].first().to_dict()
-    bt = backtest_volumes(series, folds, setup, models, family, on_step=on_step)
+    bt = backtest_volumes(series, folds, setup, models, family, on_step=on_step, client=client)
     forecaster = VolumeForecaster(setup).fit(long, bt)
     if on_step is not None:
         on_step("final models fitted")

@@ -43,12 +43,14 @@ def backtest_user_series(
     models: tuple[str, ...] = MODELS,
     interval: float = 0.8,
     on_step: Callable[[str], None] | None = None,
+    client=None,
 ) -> BacktestResult:
     """Check every series, then backtest all models on the actual timestamps.
 
     Args:
         country: holiday country (ISO code); None detects it from the closures, if any.
         season: seasonal periods in rows; None detects them from the timestamps.
+        client: a Dask client: the per-series fits run as tasks on its workers.
     """
     for sid, df in series.items():
         check_series(df, folds * horizon, sid)
@@ -60,4 +62,4 @@ def backtest_user_series(
     else:
         periods = max((detect_periods(df["ds"]) for df in series.values()), key=lambda p: p[-1])
     setup = Setup(horizon, periods, interval, country)
-    return backtest_volumes(series, folds, setup, models, on_step=on_step)
+    return backtest_volumes(series, folds, setup, models, on_step=on_step, client=client)
