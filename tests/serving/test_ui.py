@@ -102,3 +102,44 @@ def test_openapi_names_needradar_bearer_and_errors():
     assert score["security"] == [{"bearer": []}]
     assert {"200", "401", "403", "413", "422"} <= set(score["responses"])
     assert "security" not in out["paths"]["/livez"]["get"]
+
+
+def _backlog(seed: int, n: int = 60) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, n + 1),
+            "product_area": rng.choice(["billing", "reporting", "mobile"], n),
+            "type": rng.choice(["feature_suggestion", "problem_report", "improvement_suggestion"], n),
+            "customers_waiting": rng.integers(1, 40, n),
+            "oldest_wait_days": rng.integers(0, 60, n).astype(float),
+            "churn_risk_sum": np.sort(rng.random(n))[::-1],
+            "value_at_risk": np.sort(rng.gamma(2, 300, n))[::-1],
+            "priority": rng.choice(["P0", "P1", "P2", "P3"], n),
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_needs_page_filters_and_pages_like_a_plain_loop(seed):
+    from serving.ui.needs import PAGE_SIZE, backlog_page
+
+    df = _backlog(seed)
+    chosen = {"product_area": ["billing", "mobile"], "type": [], "priority": ["P0", "P1"]}
+    expected = [
+        r["rank"]
+        for r in df.to_dict("records")
+        if r["product_area"] in ("billing", "mobile") and r["priority"] in ("P0", "P1")
+    ]
+    first = backlog_page(df, "2026-11-23", chosen, 1)
+    assert first["total"] == len(expected) and first["as_of"] == "2026-11-23"
+    assert [g["rank"] for g in first["groups"]] == expected[:PAGE_SIZE]
+    everything = [backlog_page(df, "2026-11-23", {}, p) for p in (1, 2, 3, 9)]
+    assert [g["rank"] for p in everything[:3] for g in p["groups"]] == df["rank"].tolist()
+    assert everything[3]["page"] == everything[3]["pages"] == 3  # past the end shows the last page
+    assert first["choices"]["priority"] == sorted(df["priority"].unique())
+
+
+def test_needs_page_roles():
+    assert auth.allowed("planner", "/ui/needs") and auth.allowed("admin", "/ui/needs")
+    assert not auth.allowed("retention", "/ui/needs") and not auth.allowed("app", "/ui/needs")
