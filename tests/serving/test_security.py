@@ -222,7 +222,9 @@ def test_audit_log_has_no_keys_and_no_customers(secured):
     deadline = time.time() + 10
     while True:
         lines = [json.loads(x) for x in (secured["home"] / "audit.jsonl").read_text().splitlines()]
-        mine = [x for x in lines if x["key"] == "retention-1" and x["path"] == "/at_risk" and x["status"] == 200]
+        mine = [
+            x for x in lines if x["key"] == "retention-1" and x["path"] == "/at_risk" and x["status"] == 200
+        ]
         if (mine and mine[-1]["customers"] == 4) or time.time() > deadline:
             break
         time.sleep(0.1)
