@@ -31,6 +31,7 @@ CSP = (
     "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'"
 )
 
+HOME_PAGES = ("/", "/needs", "/volumes", "/service", "/models")
 REPORT_CSP = "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:"
 
 
@@ -110,7 +111,9 @@ def create_app(get_state: Callable[[], object], insecure: Callable[[], bool] = l
         session = session_value(caller, settings) if caller else None
         if session is None:
             return render(request, "login.html", {"error": "That key is not a key of this service."}, 401)
-        response = RedirectResponse(f"{root}/", status_code=303)
+        # A planner key (e.g. a product team's) lands on the first page it may open.
+        home = next((p for p in HOME_PAGES if allowed(caller.role, "/ui" + p.rstrip("/"))), "/")
+        response = RedirectResponse(f"{root}{home}", status_code=303)
         response.set_cookie(
             COOKIE,
             session,

@@ -143,3 +143,27 @@ def test_needs_page_filters_and_pages_like_a_plain_loop(seed):
 def test_needs_page_roles():
     assert auth.allowed("planner", "/ui/needs") and auth.allowed("admin", "/ui/needs")
     assert not auth.allowed("retention", "/ui/needs") and not auth.allowed("app", "/ui/needs")
+
+
+def test_a_planner_key_lands_on_a_page_it_may_open(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from fastapi.testclient import TestClient
+
+    from serving.ui.app import create_app
+
+    monkeypatch.setenv("NEEDRADAR_HOME", str(tmp_path))
+    monkeypatch.delenv("NEEDRADAR_API_KEY", raising=False)
+    cfg = load_config()
+    keys = {role: auth.add_key(cfg, f"k-{role}", role) for role in ("planner", "retention")}
+    state = SimpleNamespace(settings=cfg, latest=None, days={})
+    client = TestClient(create_app(lambda: state))
+    landed = {
+        role: client.post("/login", data={"key": key}, follow_redirects=False).headers["location"]
+        for role, key in keys.items()
+    }
+    assert landed == {"planner": "/needs", "retention": "/"}
+    page = client.get("/needs", headers={"Authorization": f"Bearer {keys['planner']}"})
+    assert page.status_code == 200 and "Nothing to show yet" in page.text  # no daily outputs yet
+    denied = client.get("/needs", headers={"Authorization": f"Bearer {keys['retention']}"})
+    assert denied.status_code == 403
