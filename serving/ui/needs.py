@@ -16,6 +16,8 @@ PAGE_SIZE = 25
 def backlog_page(backlog: pd.DataFrame, day: str, filters: dict[str, list[str]], page: int) -> dict:
     """One page of the backlog as `/needs` answers it (same filters, same ranked order), plus the
     filter choices and a page number kept within the pages."""
+    if "product_area" not in backlog:  # the day had no requirements table (feedback only)
+        return {"as_of": day, "total": 0, "page": 1, "pages": 1, "groups": [], "choices": {}}
     chosen = [filters.get(col) or None for col in FILTERS]
     first = needs_page(backlog, day, *chosen, page=1, page_size=PAGE_SIZE)
     pages = max(1, first["pages"])

@@ -138,6 +138,8 @@ def test_needs_page_filters_and_pages_like_a_plain_loop(seed):
     assert [g["rank"] for p in everything[:3] for g in p["groups"]] == df["rank"].tolist()
     assert everything[3]["page"] == everything[3]["pages"] == 3  # past the end shows the last page
     assert first["choices"]["priority"] == sorted(df["priority"].unique())
+    none = backlog_page(pd.DataFrame(), "2026-11-23", chosen, 1)  # a day without requirements
+    assert none["groups"] == [] and none["total"] == 0
 
 
 def test_needs_page_roles():
