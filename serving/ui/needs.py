@@ -7,10 +7,19 @@ import pandas as pd
 
 from core.config import Settings
 from serving.needs_view import needs_page
-from serving.ui.days import read_csv
+from serving.ui import days
 
 FILTERS = {"product_area": "product area", "type": "type", "priority": "priority"}
 PAGE_SIZE = 25
+
+
+def _read(day_dir, name: str) -> pd.DataFrame:
+    """One of the day's needs outputs; empty when the step wrote none or an empty table."""
+    try:
+        frame = days.read_csv(day_dir, name)
+    except pd.errors.EmptyDataError:  # the step's table had no columns (e.g. no feedback texts)
+        return pd.DataFrame()
+    return pd.DataFrame() if frame is None else frame
 
 
 def backlog_page(backlog: pd.DataFrame, day: str, filters: dict[str, list[str]], page: int) -> dict:
@@ -30,8 +39,8 @@ def backlog_page(backlog: pd.DataFrame, day: str, filters: dict[str, list[str]],
 def hot_spots(day_dir, alerts: list[dict], settings: Settings) -> pd.DataFrame:
     """This week's requests per area of the hot type, with the day's hot-spot alert text (a hot
     area, or the forecast's expected crossing) where there is one."""
-    spots = read_csv(day_dir, "needs_hot_spots.csv")
-    if spots is None or spots.empty:
+    spots = _read(day_dir, "needs_hot_spots.csv")
+    if spots.empty:
         return pd.DataFrame()
     spots = spots[spots["type"] == settings.needs.hot_type].copy()
     said = {a.get("subject"): a.get("message", "") for a in alerts if a.get("kind") == "needs"}
@@ -67,8 +76,7 @@ def hot_spot_chart(spots: pd.DataFrame, threshold: int) -> dict:
 
 def negative_rates(day_dir) -> pd.DataFrame:
     """The negative-feedback rate per area on the day (the last 24 h) and its usual rate."""
-    rates = read_csv(day_dir, "feedback_negative_rates.csv")
-    return pd.DataFrame() if rates is None else rates
+    return _read(day_dir, "feedback_negative_rates.csv")
 
 
 def negative_rate_chart(rates: pd.DataFrame, limit: float) -> dict:
@@ -103,8 +111,7 @@ def negative_rate_chart(rates: pd.DataFrame, limit: float) -> dict:
 
 def class_mix(day_dir) -> pd.DataFrame:
     """The share of each feedback class per week beside the configured share."""
-    mix = read_csv(day_dir, "feedback_class_mix.csv")
-    return pd.DataFrame() if mix is None else mix
+    return _read(day_dir, "feedback_class_mix.csv")
 
 
 def class_mix_chart(mix: pd.DataFrame) -> dict:

@@ -169,3 +169,11 @@ def test_a_planner_key_lands_on_a_page_it_may_open(monkeypatch, tmp_path):
     assert page.status_code == 200 and "Nothing to show yet" in page.text  # no daily outputs yet
     denied = client.get("/needs", headers={"Authorization": f"Bearer {keys['retention']}"})
     assert denied.status_code == 403
+
+
+def test_needs_page_reads_missing_and_empty_outputs_as_empty(tmp_path, settings):
+    from serving.ui import needs
+
+    (tmp_path / "feedback_class_mix.csv").write_text("\n")  # what an empty frame's CSV holds
+    assert needs.class_mix(tmp_path).empty and needs.negative_rates(tmp_path).empty
+    assert needs.hot_spots(tmp_path, [], settings).empty
