@@ -284,7 +284,7 @@ def create_app(get_state: Callable[[], object], insecure: Callable[[], bool] = l
     def needs_page(
         request: Request,
         product_area: Choices = None,
-        type: Choices = None,  # noqa: A002 (the backlog's column and the /needs filter)
+        type: Choices = None,  # named after the backlog's column, like the other filters
         priority: Choices = None,
         page: int = 1,
     ) -> HTMLResponse:
