@@ -171,10 +171,12 @@ class ChurnConfig(Section):
     n_cutoffs: int = Field(8, gt=0)
     validation_cutoffs: int = Field(2, gt=0)
     windows_days: list[int] = [7, 30, 90, 180]
-    risk_tiers: dict[str, float] = {"red": 0.30, "orange": 0.15, "yellow": 0.05}
-    # A tier also needs this lift of the odds of leaving over the average customer's, so that
-    # tiers mean something whatever the base rate (all-red lists carry no information).
+    # Tiers follow the data's base rate: a tier needs this lift of the odds of leaving over the
+    # average customer's (odds, so that it means the same at a 3% and a 40% base rate).
     risk_tier_lift: dict[str, float] = {"red": 4.0, "orange": 2.5, "yellow": 1.5}
+    # Optional probability floors on top of the lift (None: no floor), for teams that also want
+    # "never red below p = 0.2"; fixed floors alone leave no red where few customers leave.
+    risk_tiers: dict[str, float | None] = {"red": None, "orange": None, "yellow": None}
     # Customers without activity for longer than this are listed apart as already lapsed
     # (win-back); None means the model's own churn horizon.
     lapsed_after_days: int | None = Field(None, gt=0)
@@ -197,10 +199,12 @@ class ChurnConfig(Section):
     @model_validator(mode="after")
     def _tiers_ordered(self) -> ChurnConfig:
         tiers = self.risk_tiers
-        if set(tiers) != {"red", "orange", "yellow"} or not (
-            1 >= tiers["red"] >= tiers["orange"] >= tiers["yellow"] >= 0
+        floors = [tiers.get(k) for k in ("red", "orange", "yellow")]
+        given = [f for f in floors if f is not None]
+        if not set(tiers) <= {"red", "orange", "yellow"} or not (
+            all(0 <= f <= 1 for f in given) and given == sorted(given, reverse=True)
         ):
-            raise ValueError("risk_tiers needs red >= orange >= yellow, each within [0, 1]")
+            raise ValueError("risk_tiers needs red >= orange >= yellow (or null), each within [0, 1]")
         lift = self.risk_tier_lift
         ordered = (
             set(lift) == {"red", "orange", "yellow"} and lift["red"] >= lift["orange"] >= lift["yellow"] >= 0

@@ -54,8 +54,13 @@ class CampaignHistory:
     contact_truth: pd.DataFrame
 
 
-def _tier(p: np.ndarray, settings: Settings) -> np.ndarray:
-    t = settings.churn.risk_tiers
+# The simulated company's own fixed tiers on the listed customers' probabilities (its history, not
+# needradar's rule: `churn.risk_tier_lift` tiers today's lists).
+HISTORY_TIERS = {"red": 0.30, "orange": 0.15, "yellow": 0.05}
+
+
+def _tier(p: np.ndarray) -> np.ndarray:
+    t = HISTORY_TIERS
     return np.select(
         [p >= t["red"], p >= t["orange"], p >= t["yellow"]], ["red", "orange", "yellow"], "green"
     )
@@ -176,7 +181,7 @@ def _act(
     unsubscribed = responded & (rng.random(m) < np.array([UNSUBSCRIBE_RATE.get(c, 0.0) for c in channel]))
     unsub[chosen[unsubscribed & (channel == "messaging_app")], 0] = True
     unsub[chosen[unsubscribed & (channel == "sms")], 1] = True
-    tier = _tier(p_ctrl, settings)
+    tier = _tier(p_ctrl)
     out = list(
         zip(
             chosen,

@@ -102,18 +102,19 @@ def top_reasons(contrib: np.ndarray, features: list[str], n: int) -> tuple[np.nd
     return idx, top
 
 
-def top_facts(contrib: np.ndarray, facts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+def top_facts(contrib: np.ndarray, facts: list[str | None], n: int) -> tuple[np.ndarray, np.ndarray]:
     """The `n` facts that raise each row's risk most, each said by its strongest feature.
 
     Features of one fact (see serving.reasons.fact) are summed before ranking, so that one
     underlying fact is one reason; only facts whose sum is positive (pushing risk up) are kept.
+    A feature whose fact is None is never a reason (it still counts in the model's score).
 
     Returns:
         Per row, the index of the feature that speaks for each fact (-1 when fewer than `n`
         facts raise the risk) and the fact's summed contribution.
     """
     values = contrib[:, : len(facts)]
-    names = sorted(set(facts))
+    names = sorted({f for f in facts if f is not None})
     members = [np.flatnonzero(np.array(facts) == name) for name in names]
     sums = np.stack([values[:, m].sum(axis=1) for m in members], axis=1) if members else values[:, :0]
     speaker = (

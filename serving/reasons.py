@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
+from serving import wording
 from serving.wording import ago, change, count, hours, money, score_of, span, times, words
 
 
@@ -28,19 +28,15 @@ def _tier_number(m: re.Match) -> str:
     return f"tier-{m[1]}"
 
 
-def _tier(v) -> str:
-    named = {"top": "top", "potential": "potential", "reactivate": "to-be-re-activated"}
-    return {k: f"in the {v} value tier" for k, v in named.items()}.get(
-        str(v), f"in the {words(v)} value tier"
-    )
-
-
 @dataclass(frozen=True)
 class Template:
     pattern: str
     fact: str
     say: Callable[[float, re.Match], str]
     missing: str
+    # False for features that mark risk without causing it: our own contacts go to customers
+    # already at risk, so "contacted 3 days ago" ranks high in SHAP yet is nothing to act on.
+    reason: bool = True
 
 
 # The first template whose pattern matches the whole feature name is used.
@@ -119,7 +115,7 @@ TEMPLATES: list[Template] = [
         lambda v, m: f"recency, frequency and spend score {v:.0f} of 15",
         "no purchases recorded",
     ),
-    Template(r"value_tier", "spend", lambda v, m: _tier(v), "no value tier"),
+    Template(r"value_tier", "spend", lambda v, m: wording.value_tier(v), "no value tier"),
     Template(
         r"spend_trend_(\d+)d", "spend_trend", lambda v, m: change(v, "spend", m[1]), "no recent spending"
     ),
@@ -323,30 +319,34 @@ TEMPLATES: list[Template] = [
         lambda v, m: f"{count(v, 'complaint')} about {words(m[1])} in the last {m[2]} days",
         "no complaints",
     ),
-    # Our own contacts (features.contacts).
+    # Our own contacts (features.contacts): model features, said on request, never offered as reasons.
     Template(
         r"contacts_(\d+)d",
         "contacts",
         lambda v, m: f"contacted {count(v, 'time')} by us in the last {m[1]} days",
         "never contacted by us",
+        reason=False,
     ),
     Template(
         r"contact_days_since_last",
         "contacts",
         lambda v, m: f"last contacted by us {ago(v)}",
         "never contacted by us",
+        reason=False,
     ),
     Template(
         r"contact_unanswered_streak",
         "contacts",
         lambda v, m: f"did not answer our last {count(v, 'contact')}",
         "never contacted by us",
+        reason=False,
     ),
     Template(
         r"contact_unsubscribed_channels",
         "contacts",
         lambda v, m: f"unsubscribed from {count(v, 'channel')}",
         "never unsubscribed",
+        reason=False,
     ),
 ]
 COMPILED = [(re.compile(t.pattern), t) for t in TEMPLATES]
@@ -368,20 +368,16 @@ def fact(feature: str) -> str:
     return found[0].fact if found else feature
 
 
-def _missing(value) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float | np.floating) and bool(np.isnan(value))
-
-
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.1f}".removesuffix(".0")
+def reason_fact(feature: str) -> str | None:
+    """The fact a feature tells when it may be offered as a reason, else None (our contacts)."""
+    found = template(feature)
+    return found[0].fact if found is None or found[0].reason else None
 
 
 def describe(feature: str, value) -> str:
     """A plain sentence for a feature's value, e.g. "3 tickets still open"."""
     found = template(feature)
-    if _missing(value):
+    if wording.is_missing(value):
         return found[0].missing if found else f"no {words(feature)} recorded"
     if isinstance(value, bool | np.bool_):
         value = float(value)
@@ -393,7 +389,7 @@ def describe(feature: str, value) -> str:
         return t.say(float(value) if numeric else value, m)
     if numeric:
         return (
-            f"{words(feature)} is {_number(float(value))}"
+            f"{words(feature)} is {wording.number(float(value))}"
             if math.isfinite(value)
             else f"no {words(feature)} recorded"
         )

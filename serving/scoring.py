@@ -10,7 +10,7 @@ import pandas as pd
 from core.config import Settings
 from serving.explain import top_facts, tree_shap
 from serving.playbook import action_for, channels_for
-from serving.reasons import describe, fact
+from serving.reasons import describe, reason_fact
 from serving.timing import mark
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -39,12 +39,22 @@ def odds_lift(p: np.ndarray, base_rate: float) -> np.ndarray:
 
 
 def risk_tier(p: np.ndarray, settings: Settings, base_rate: float | None = None) -> np.ndarray:
-    """Red, orange, yellow or green: a tier needs its calibrated probability and, when the base
-    rate is known, its lift of the odds over the base rate (`risk_tier_lift`)."""
-    t, lift = settings.churn.risk_tiers, settings.churn.risk_tier_lift
+    """Red, orange, yellow or green from the lift of the odds over the base rate.
+
+    A tier needs its lift (`churn.risk_tier_lift`), and its probability floor where one is set
+    (`churn.risk_tiers`, null by default). The lift follows the data: where 3% leave, p = 0.12 is
+    four times the average odds (red); where 40% leave, red starts near p = 0.73. Without a known
+    base rate, the mean of `p` stands in for it.
+    """
+    floors, lift = settings.churn.risk_tiers, settings.churn.risk_tier_lift
     p = np.asarray(p, float)
-    odds = odds_lift(p, base_rate) if base_rate is not None else np.full(len(p), np.inf)
-    reached = [(p >= t[k]) & (odds >= lift[k]) for k in ("red", "orange", "yellow")]
+    if base_rate is None:
+        base_rate = float(p.mean()) if len(p) else 0.5
+    odds = odds_lift(p, base_rate)
+    reached = [
+        (odds >= lift[k]) & (p >= (floors.get(k) if floors.get(k) is not None else 0.0))
+        for k in ("red", "orange", "yellow")
+    ]
     return np.select(reached, ["red", "orange", "yellow"], "green")
 
 
@@ -102,7 +112,7 @@ def explain_rows(v: pd.DataFrame, model, settings: Settings) -> pd.DataFrame:
     n, k = settings.churn.n_reasons, len(v)
     features = model.feature_names_
     idx, top = (
-        top_facts(tree_shap(model, v), [fact(f) for f in features], n)
+        top_facts(tree_shap(model, v), [reason_fact(f) for f in features], n)
         if k
         else (np.zeros((0, n), int), np.zeros((0, n)))
     )

@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
+import pandas as pd
+
 
 def words(slug: str) -> str:
     """A name or category as words: underscores and dashes become spaces."""
@@ -64,3 +67,31 @@ def change(v: float, what: str, w: str) -> str:
 
 def score_of(v: float, what: str) -> str:
     return f"{what} than most customers (score {v:.0f} of 5)"
+
+
+def is_missing(value) -> bool:
+    """None, NA, NaT or NaN."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float | np.floating) and bool(np.isnan(value))
+
+
+def number(value: float) -> str:
+    """'1,200', '12', '3.5', '3'."""
+    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.1f}".removesuffix(".0")
+
+
+def distinct_digits(values, least: int = 3, most: int = 6) -> int:
+    """The fewest decimals (at least `least`) that show distinct values as distinct, e.g. for a
+    list's churn probabilities, whose neighbours may differ only in the fifth decimal."""
+    x = np.unique(np.asarray(values, float)[np.isfinite(np.asarray(values, float))])
+    for digits in range(least, most + 1):
+        if len(np.unique(np.round(x, digits))) == len(x):
+            return digits
+    return most
+
+
+def value_tier(v) -> str:
+    """'in the top value tier', 'in the to-be-re-activated value tier'."""
+    named = {"top": "top", "potential": "potential", "reactivate": "to-be-re-activated"}
+    return f"in the {named.get(str(v), words(v))} value tier"

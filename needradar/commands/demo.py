@@ -32,6 +32,7 @@ from rich.progress import (
 from rich.table import Table
 
 from needradar.commands._common import settings
+from serving.wording import distinct_digits
 
 WIDTH = 100
 LEVEL_ORDER = {"red": 0, "orange": 1, "yellow": 2}
@@ -168,9 +169,11 @@ def _at_risk(day: Path) -> tuple[str, Table]:
         f"value at risk {at_risk['value_at_risk'].sum():,.0f}"
     )
     t = _table("customer", "risk", "tier", "value at risk", "main reason", "action", wrap="main reason")
-    for r in at_risk.head(5).itertuples():
+    top = at_risk.head(5)
+    digits = distinct_digits(top["churn_probability"])
+    for r in top.itertuples():
         reason = r.reason_1_text if isinstance(r.reason_1_text, str) else ""
-        risk, value = f"{r.churn_probability:.3f}", f"{r.value_at_risk:,.0f}"
+        risk, value = f"{r.churn_probability:.{digits}f}", f"{r.value_at_risk:,.0f}"
         cells = (r.customer_id, risk, r.risk_tier, value, reason, r.action)
         t.add_row(*(escape(str(c)) for c in cells))
     return line, t
@@ -243,6 +246,21 @@ def _retention(day: Path) -> list[str]:
     return lines or ["no contacts table: no control group or campaign report"]
 
 
+def steps_line(steps: list[dict]) -> str:
+    """'12 of 13 steps ok; skipped: decay (no earlier list)'; failed and not-run steps by name."""
+    ok = sum(s["status"] == "ok" for s in steps)
+    parts = [f"{ok} of {len(steps)} steps ok"]
+    for status in ("skipped", "failed", "not run"):
+        named = [
+            f"{s['step']} ({s['reason']})" if s.get("reason") else s["step"]
+            for s in steps
+            if s["status"] == status
+        ]
+        if named:
+            parts.append(f"{status}: {', '.join(named)}")
+    return "; ".join(parts)
+
+
 def demo(
     fresh: bool = typer.Option(False, "--fresh", help="Regenerate the sample data even if it exists."),
 ) -> None:
@@ -263,13 +281,8 @@ def demo(
     screen.print("[bold]Service KPIs[/bold]  " + "\n".join(_kpis(day)))
     screen.print("[bold]Retention[/bold]  " + "\n".join(_retention(day)))
     screen.print("[bold]Alerts[/bold]  " + "\n".join(_alerts(day)))
-    steps = run["daily"].steps
-    failed = [s["step"] for s in steps if s["status"] != "ok"]
-    screen.print(
-        f"[bold]Daily job[/bold]  {len(steps) - len(failed)} of {len(steps)} steps ok"
-        + (f" (not ok: {', '.join(failed)})" if failed else "")
-        + f"; demo took {time.perf_counter() - started:.0f} s"
-    )
+    took = f"demo took {time.perf_counter() - started:.0f} s"
+    screen.print("[bold]Daily job[/bold]  " + escape(steps_line(run["daily"].steps)) + f"; {took}")
     screen.print(f"outputs: {day}\nlibrary logs (MLflow, Prophet, Stan): {log}")
     screen.print(f"MLflow UI: mlflow ui --backend-store-uri {cfg.tracking_uri}")
     screen.rule()

@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from serving.auth import Caller, allowed, bearer, caller_from_session, identify, session_value
-from serving.ui import operations, retention
+from serving.ui import needs, operations, retention
 from serving.ui.days import finished_days
 
 HERE = Path(__file__).parent
@@ -31,6 +31,7 @@ CSP = (
     "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'"
 )
 
+HOME_PAGES = ("/", "/needs", "/volumes", "/service", "/models")
 REPORT_CSP = "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:"
 
 
@@ -110,7 +111,9 @@ def create_app(get_state: Callable[[], object], insecure: Callable[[], bool] = l
         session = session_value(caller, settings) if caller else None
         if session is None:
             return render(request, "login.html", {"error": "That key is not a key of this service."}, 401)
-        response = RedirectResponse(f"{root}/", status_code=303)
+        # A planner key (e.g. a product team's) lands on the first page it may open.
+        home = next((p for p in HOME_PAGES if allowed(caller.role, "/ui" + p.rstrip("/"))), "/")
+        response = RedirectResponse(f"{root}{home}", status_code=303)
         response.set_cookie(
             COOKIE,
             session,
@@ -274,6 +277,52 @@ def create_app(get_state: Callable[[], object], insecure: Callable[[], bool] = l
                 "kpis": today.drop(columns=["day"]).to_dict("records") if len(today) else [],
                 "charts": {f"kpi{i}": c for i, c in enumerate(operations.kpi_charts(history))},
                 "alerts": operations.alerts_by_level(state.latest.alerts if state.latest else []),
+            },
+        )
+
+    @app.get("/needs", response_class=HTMLResponse)
+    def needs_page(
+        request: Request,
+        product_area: Choices = None,
+        type: Choices = None,  # named after the backlog's column, like the other filters
+        priority: Choices = None,
+        page: int = 1,
+    ) -> HTMLResponse:
+        state = get_state()
+        latest = state.latest
+        if latest is None or latest.needs is None:
+            return render(request, "empty.html", {"page": "needs"})
+        settings = state.settings
+        day_dir = settings.path("output") / latest.day
+        chosen = {"product_area": product_area or [], "type": type or [], "priority": priority or []}
+        spots = needs.hot_spots(day_dir, latest.alerts, settings)
+        rates = needs.negative_rates(day_dir)
+        mix = needs.class_mix(day_dir)
+        threshold = settings.requirements.hot_feature_weekly_requests
+        limit = settings.alerts.negative_review_rate
+        charts = {}
+        if len(spots):
+            charts["hot_spots"] = needs.hot_spot_chart(spots, threshold)
+        if len(rates):
+            charts["negative"] = needs.negative_rate_chart(rates, limit)
+        if len(mix):
+            charts["class_mix"] = needs.class_mix_chart(mix)
+        return render(
+            request,
+            "needs.html",
+            {
+                "page": "needs",
+                "day": latest.day,
+                "backlog": needs.backlog_page(latest.needs, latest.day, chosen, page),
+                "chosen": chosen,
+                "filters": needs.FILTERS,
+                "spots": spots.to_dict("records"),
+                "rates": rates.to_dict("records"),
+                "threshold": threshold,
+                "limit": limit,
+                "min_texts": settings.needs.negative_rate_min_texts,
+                "charts": charts,
+                "params": urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"]),
             },
         )
 

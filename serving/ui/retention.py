@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from serving.wording import distinct_digits
+
 FILTERS = {
     "risk_tier": "risk tier",
     "value_tier": "value tier",
@@ -73,6 +75,8 @@ def list_page(at_risk: pd.DataFrame, query: ListQuery) -> dict:
     part = rows.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     return {
         "rows": part[[c for c in LIST_COLUMNS if c in part]].to_dict("records"),
+        # Neighbours in a list can differ in the fifth decimal only: show them as different.
+        "digits": distinct_digits(part["churn_probability"]) if "churn_probability" in part else 3,
         "total": len(rows),
         "page": page,
         "pages": pages,

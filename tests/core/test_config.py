@@ -46,6 +46,11 @@ def test_risk_tiers_must_be_ordered(tmp_path):
     text = "churn:\n  risk_tiers: {red: 0.1, orange: 0.3, yellow: 0.2}\n"
     with pytest.raises(ConfigError, match="red >= orange >= yellow"):
         load_config(_write(tmp_path, text))
+    with pytest.raises(ConfigError, match="red >= orange >= yellow"):
+        load_config(_write(tmp_path, "churn:\n  risk_tiers: {red: 0.1, yellow: 0.2}\n"))
+    floors = load_config(_write(tmp_path, "churn:\n  risk_tiers: {red: 0.2}\n")).churn.risk_tiers
+    assert floors["red"] == 0.2 and floors.get("orange") is None
+    assert load_config(_write(tmp_path, "")).churn.risk_tiers == {"red": None, "orange": None, "yellow": None}
 
 
 def test_missing_and_invalid_files(tmp_path):

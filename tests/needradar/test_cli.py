@@ -85,3 +85,20 @@ def test_campaign_report_json(tmp_path, settings):
     (tmp_path / "data" / "contacts.csv").unlink()
     r = _run("campaign", "report", "--data", str(tmp_path / "data"))
     assert r.returncode == 2 and "no contacts table" in r.stderr
+
+
+def test_demo_summary_says_skipped_not_failed():
+    from needradar.commands.demo import steps_line
+
+    steps = [
+        {"step": "load", "status": "ok"},
+        {"step": "decay", "status": "skipped", "reason": "no earlier at-risk list"},
+        {"step": "drift", "status": "failed", "error": "boom"},
+        {"step": "report", "status": "not run", "reason": "nothing from drift"},
+    ]
+    line = steps_line(steps)
+    assert line == (
+        "1 of 4 steps ok; skipped: decay (no earlier at-risk list); failed: drift; "
+        "not run: report (nothing from drift)"
+    )
+    assert "not ok" not in steps_line(steps[:2])

@@ -45,14 +45,14 @@ def test_sorted_list_with_tiers_and_value_at_risk(scored, model, settings):
     assert scored["churn_probability"].is_monotonic_decreasing
     vectors = _vectors(200, 2).set_index("customer_id").loc[scored["customer_id"]]
     np.testing.assert_allclose(scored["churn_probability"], model.predict_proba(vectors), atol=1e-6)
-    t, lift = settings.churn.risk_tiers, settings.churn.risk_tier_lift
+    lift = settings.churn.risk_tier_lift
     p = scored["churn_probability"]
     base = p.mean()
     odds = (p / (1 - p)) / (base / (1 - base))
-    red = (p >= t["red"]) & (odds >= lift["red"])
+    red = odds >= lift["red"]
     assert red.any() and (scored.loc[red, "risk_tier"] == "red").all()
     assert (scored.loc[~red, "risk_tier"] != "red").all()
-    assert (scored.loc[(p < t["yellow"]) | (odds < lift["yellow"]), "risk_tier"] == "green").all()
+    assert (scored.loc[odds < lift["yellow"], "risk_tier"] == "green").all()
     np.testing.assert_allclose(
         scored["value_at_risk"], scored["churn_probability"] * scored["customer_value"], atol=0.02
     )
@@ -75,12 +75,44 @@ def test_tiers_need_lift_over_the_base_rate(settings):
     # Where 85% of customers leave, 0.9 is close to average: yellow, not red, however high.
     assert risk_tier(p, settings, base_rate=0.85).tolist() == ["red", "red", "yellow", "green"]
     assert odds_lift(np.array([0.5]), 0.5) == pytest.approx([1.0])
-    # Where 2% leave, 25% is twelve times the odds: red on lift, but a probability floor holds.
+    # Where 2% leave, 25% is sixteen times the average odds: red on the lift alone...
     assert risk_tier(np.array([0.25, 0.32, 0.01]), settings, base_rate=0.02).tolist() == [
+        "red",
+        "red",
+        "green",
+    ]
+    # ...unless a probability floor is configured as well.
+    floors = {"risk_tiers": {"red": 0.3, "orange": 0.15, "yellow": 0.05}}
+    floored = settings.model_copy(update={"churn": settings.churn.model_copy(update=floors)})
+    assert risk_tier(np.array([0.25, 0.32, 0.01]), floored, base_rate=0.02).tolist() == [
         "orange",
         "red",
         "green",
     ]
+
+
+@pytest.mark.parametrize("base_rate", [0.03, 0.40])
+def test_tiers_follow_the_base_rate(settings, base_rate):
+    """Calibrated probabilities of a fair model (logit-normal around the base rate, drawn so that
+    the mean is the base rate): the top is red and every tier holds a sensible share."""
+    rng = np.random.default_rng(11)
+    z = rng.normal(0.0, 1.2, 20_000)
+    shift = np.log(base_rate / (1 - base_rate))
+    for _ in range(50):  # move the centre until the mean probability is the base rate
+        p = 1 / (1 + np.exp(-(z + shift)))
+        shift += np.log(base_rate / (1 - base_rate)) - np.log(p.mean() / (1 - p.mean()))
+    p = np.sort(p)[::-1]
+    tiers = pd.Series(risk_tier(p, settings, base_rate=base_rate))
+    assert tiers.iloc[0] == "red" and tiers.iloc[-1] == "green"
+    share = tiers.value_counts(normalize=True)
+    assert 0.01 <= share["red"] <= 0.25, share
+    assert 0.01 <= share["orange"] <= 0.25 and 0.02 <= share["yellow"] <= 0.35, share
+    assert 0.35 <= share["green"] <= 0.9, share
+    order = {"red": 0, "orange": 1, "yellow": 2, "green": 3}
+    assert tiers.map(order).is_monotonic_increasing  # higher probability, never a lower tier
+    # The old fixed floors alone would leave no red where 3% leave; the lift does not.
+    if base_rate == 0.03:
+        assert (p >= 0.3).mean() < 0.01
 
 
 def test_already_lapsed_customers_are_listed_apart_by_value(model, settings):
@@ -224,4 +256,32 @@ def test_the_lapse_definition_and_base_rate_of_a_list(model, settings):
     told = score_customers(model, few, settings, explain_top=0, base_rate=0.5)
     assert (
         told["risk_tier"].tolist() == risk_tier(told["churn_probability"].to_numpy(), settings, 0.5).tolist()
+    )
+
+
+def test_our_own_contacts_are_features_but_never_reasons(settings):
+    """Campaigns reach customers already at risk: a recent contact marks risk without causing it.
+    The model may use it, but the list never offers it as a reason."""
+    rng = np.random.default_rng(5)
+    train = _vectors(1500, 3)
+    # Contacted recently when at risk, so the contact features predict churn strongly.
+    at_risk = train["churned"].to_numpy() == 1
+    train["contact_days_since_last"] = np.where(at_risk, rng.uniform(0, 5, 1500), rng.uniform(20, 90, 1500))
+    train["contacts_30d"] = np.where(at_risk, rng.poisson(3, 1500), rng.poisson(0.2, 1500)).astype(float)
+    m = ChurnModel({"n_estimators": 30, "num_leaves": 7}, calibration="platt").fit(
+        train.drop(columns=["value_tier", "annual_value"]), train["churned"]
+    )
+    assert {"contact_days_since_last", "contacts_30d"} <= set(m.feature_names_)
+    from serving.explain import tree_shap
+
+    shap = pd.DataFrame(tree_shap(m, train)[:, :-1], columns=m.feature_names_)
+    assert shap.abs().mean().idxmax() in {"contact_days_since_last", "contacts_30d"}  # it does drive
+    out = score_customers(m, train.drop(columns=["churned"]), settings, explain_top=200)
+    named = pd.concat([out[f"reason_{i}_feature"] for i in (1, 2, 3)]).dropna()
+    assert len(named) > 200 and not named.str.startswith("contact").any()
+    texts = pd.concat([out[f"reason_{i}_text"] for i in (1, 2, 3)]).dropna()
+    assert not texts.str.contains("by us").any()
+    # Removing them changes only the reasons, not the score.
+    np.testing.assert_allclose(
+        out["churn_probability"], np.round(np.sort(m.predict_proba(train))[::-1], 6), atol=1e-6
     )

@@ -102,3 +102,78 @@ def test_openapi_names_needradar_bearer_and_errors():
     assert score["security"] == [{"bearer": []}]
     assert {"200", "401", "403", "413", "422"} <= set(score["responses"])
     assert "security" not in out["paths"]["/livez"]["get"]
+
+
+def _backlog(seed: int, n: int = 60) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, n + 1),
+            "product_area": rng.choice(["billing", "reporting", "mobile"], n),
+            "type": rng.choice(["feature_suggestion", "problem_report", "improvement_suggestion"], n),
+            "customers_waiting": rng.integers(1, 40, n),
+            "oldest_wait_days": rng.integers(0, 60, n).astype(float),
+            "churn_risk_sum": np.sort(rng.random(n))[::-1],
+            "value_at_risk": np.sort(rng.gamma(2, 300, n))[::-1],
+            "priority": rng.choice(["P0", "P1", "P2", "P3"], n),
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_needs_page_filters_and_pages_like_a_plain_loop(seed):
+    from serving.ui.needs import PAGE_SIZE, backlog_page
+
+    df = _backlog(seed)
+    chosen = {"product_area": ["billing", "mobile"], "type": [], "priority": ["P0", "P1"]}
+    expected = [
+        r["rank"]
+        for r in df.to_dict("records")
+        if r["product_area"] in ("billing", "mobile") and r["priority"] in ("P0", "P1")
+    ]
+    first = backlog_page(df, "2026-11-23", chosen, 1)
+    assert first["total"] == len(expected) and first["as_of"] == "2026-11-23"
+    assert [g["rank"] for g in first["groups"]] == expected[:PAGE_SIZE]
+    everything = [backlog_page(df, "2026-11-23", {}, p) for p in (1, 2, 3, 9)]
+    assert [g["rank"] for p in everything[:3] for g in p["groups"]] == df["rank"].tolist()
+    assert everything[3]["page"] == everything[3]["pages"] == 3  # past the end shows the last page
+    assert first["choices"]["priority"] == sorted(df["priority"].unique())
+    none = backlog_page(pd.DataFrame(), "2026-11-23", chosen, 1)  # a day without requirements
+    assert none["groups"] == [] and none["total"] == 0
+
+
+def test_needs_page_roles():
+    assert auth.allowed("planner", "/ui/needs") and auth.allowed("admin", "/ui/needs")
+    assert not auth.allowed("retention", "/ui/needs") and not auth.allowed("app", "/ui/needs")
+
+
+def test_a_planner_key_lands_on_a_page_it_may_open(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from fastapi.testclient import TestClient
+
+    from serving.ui.app import create_app
+
+    monkeypatch.setenv("NEEDRADAR_HOME", str(tmp_path))
+    monkeypatch.delenv("NEEDRADAR_API_KEY", raising=False)
+    cfg = load_config()
+    keys = {role: auth.add_key(cfg, f"k-{role}", role) for role in ("planner", "retention")}
+    state = SimpleNamespace(settings=cfg, latest=None, days={})
+    client = TestClient(create_app(lambda: state))
+    landed = {
+        role: client.post("/login", data={"key": key}, follow_redirects=False).headers["location"]
+        for role, key in keys.items()
+    }
+    assert landed == {"planner": "/needs", "retention": "/"}
+    page = client.get("/needs", headers={"Authorization": f"Bearer {keys['planner']}"})
+    assert page.status_code == 200 and "Nothing to show yet" in page.text  # no daily outputs yet
+    denied = client.get("/needs", headers={"Authorization": f"Bearer {keys['retention']}"})
+    assert denied.status_code == 403
+
+
+def test_needs_page_reads_missing_and_empty_outputs_as_empty(tmp_path, settings):
+    from serving.ui import needs
+
+    (tmp_path / "feedback_class_mix.csv").write_text("\n")  # what an empty frame's CSV holds
+    assert needs.class_mix(tmp_path).empty and needs.negative_rates(tmp_path).empty
+    assert needs.hot_spots(tmp_path, [], settings).empty

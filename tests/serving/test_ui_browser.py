@@ -131,7 +131,7 @@ def _drawn(w: Watched, chart: str) -> None:
 
 def test_no_data_without_a_key(browser, server):
     w = Watched(browser, server)
-    for path in ("/ui/", "/ui/customer/" + server["customers"][0], "/ui/volumes", "/ui/models"):
+    for path in ("/ui/", "/ui/customer/" + server["customers"][0], "/ui/volumes", "/ui/needs", "/ui/models"):
         response = w.open(path)
         assert response.status == 401
         assert w.page.locator("input[name=key]").count() == 1
@@ -233,10 +233,37 @@ def test_service_and_models_pages(signed_in, server):
     _shot(w, "models")
 
 
+def _groups(w: Watched) -> list[tuple[str, str]]:
+    rows = w.page.locator("#backlog tbody tr").all()
+    return [(r.locator("td").nth(1).inner_text(), r.locator("td").nth(2).inner_text()) for r in rows]
+
+
+def test_needs_page_shows_the_days_backlog_in_order(signed_in, server):
+    w = signed_in
+    backlog = pd.read_csv(server["daily"].day_dir / "needs_backlog.csv")
+    assert len(backlog) > 1
+    w.open("/ui/needs")
+    expected = list(zip(backlog["product_area"], backlog["type"], strict=True))
+    shown = _groups(w)
+    assert shown == expected[: len(shown)] and len(shown) == min(25, len(expected))
+    for chart in ("hot_spots", "negative", "class_mix"):
+        _drawn(w, chart)
+    assert w.page.locator("#hot-spots tbody tr").count() > 0
+    _shot(w, "needs")
+    area = backlog["product_area"].value_counts().index[0]
+    w.page.select_option("select[name=product_area]", area)
+    w.page.click("#apply")
+    w.page.wait_for_load_state("networkidle")
+    narrowed = backlog[backlog["product_area"] == area]
+    assert 0 < len(narrowed) < len(backlog)
+    assert int(w.page.inner_text("#total")) == len(narrowed)
+    assert _groups(w) == list(zip(narrowed["product_area"], narrowed["type"], strict=True))[:25]
+
+
 def test_no_console_errors_and_no_other_host(signed_in, server):
     """Runs last in this module: everything the signed-in browser did, on every page."""
     w = signed_in
-    for path in ("/ui/", "/ui/volumes", "/ui/service", "/ui/models"):
+    for path in ("/ui/", "/ui/volumes", "/ui/needs", "/ui/service", "/ui/models"):
         w.open(path)
     assert w.errors == []
     assert w.hosts <= {server["host"]}, w.hosts
