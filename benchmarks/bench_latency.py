@@ -11,7 +11,7 @@ Modes, each on a fresh `bentoml serve` started with the CLI's own command line:
               refusals (429/503) come, and whether latency comes back after
     reload    open loop at `--rate` with a POST /reload in the middle: nothing may fail
     profile   a server with NEEDRADAR_TIMING: one client, the median time of every stage of a
-              request (serving/timing.py), the HTTP floor, and a cProfile of the scoring call
+              request (core/timing.py), the HTTP floor, and a cProfile of the scoring call
     all       every mode above in turn (`--quick`: shorter phases, about 3 minutes in all)
 The load generator (asyncio on uvloop, aiohttp with a connection pool) runs on the same machine.
 """
@@ -249,7 +249,7 @@ def _in_process(home: Path, ids: list[str], n: int = 300) -> dict:
 
 
 def _stages(path: Path, cpu_ms: float) -> dict:
-    """Median CPU milliseconds between consecutive stamps of serving/timing.py, in request order,
+    """Median CPU milliseconds between consecutive stamps of core/timing.py, in request order,
     and what the server spent outside the guard (uvicorn, BentoML's outer middlewares)."""
     lines = [json.loads(x) for x in path.read_text().splitlines() if '"/score"' in x]
     frame = pd.DataFrame(lines).drop(columns="path").dropna(axis=1, thresh=len(lines) // 2)

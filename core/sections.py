@@ -342,6 +342,8 @@ class ForecastConfig(Section):
     ]
     horizon_days: int = Field(14, gt=0)
     backtest_folds: int = Field(3, gt=0)
+    # windows before each backtest window whose errors choose its models (fewer on short series)
+    evidence_windows: int = Field(4, ge=0)
     interval_level: float = Field(0.8, gt=0, lt=1)
     models: list[str] = ["prophet", "lightgbm", "seasonal_naive", "auto_ets", "mstl", "auto_theta"]
 

@@ -9,8 +9,8 @@ import bentoml
 import numpy as np
 import pandas as pd
 
+from core.timing import mark
 from serving.guard import CUSTOMERS_HEADER
-from serving.timing import mark
 
 
 def clean(obj):

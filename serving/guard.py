@@ -16,8 +16,8 @@ import os
 import time
 from typing import Any
 
+from core import timing
 from core.config import Settings
-from serving import timing
 from serving.auth import Caller, allowed, bearer, checks_own_session, identify, is_open, required_role
 
 logger = logging.getLogger("needradar.guard")

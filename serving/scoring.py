@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 
 from core.config import Settings
+from core.timing import mark
 from serving.explain import top_facts, tree_shap
 from serving.playbook import action_for, channels_for
 from serving.reasons import describe, reason_fact
-from serving.timing import mark
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from distributed import Client

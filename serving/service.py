@@ -21,6 +21,7 @@ import bentoml
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from core.timing import mark
 from serving.answers import (
     Rows,
     clean,
@@ -34,7 +35,6 @@ from serving.answers import (
 from serving.batcher import MicroBatcher
 from serving.guard import GuardMiddleware
 from serving.openapi import docs_app
-from serving.timing import mark
 from serving.ui.app import create_app
 
 logger = logging.getLogger("needradar.service")

@@ -14,7 +14,11 @@ pytestmark = pytest.mark.slow
 
 SMALL = {
     "churn": {"lightgbm": {"n_estimators": 40, "learning_rate": 0.1, "num_leaves": 7}, "n_cutoffs": 5},
-    "forecast": {"backtest_folds": 1, "models": ["lightgbm", "seasonal_naive", "auto_ets"]},
+    "forecast": {
+        "backtest_folds": 1,
+        "evidence_windows": 2,
+        "models": ["lightgbm", "seasonal_naive", "auto_ets"],
+    },
 }
 
 

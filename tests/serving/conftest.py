@@ -10,7 +10,11 @@ import yaml
 
 SMALL_CONFIG = {
     "churn": {"lightgbm": {"n_estimators": 60, "learning_rate": 0.1, "num_leaves": 15}, "n_cutoffs": 6},
-    "forecast": {"backtest_folds": 1, "models": ["lightgbm", "seasonal_naive", "auto_ets"]},
+    "forecast": {
+        "backtest_folds": 1,
+        "evidence_windows": 2,
+        "models": ["lightgbm", "seasonal_naive", "auto_ets"],
+    },
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from serving import timing
+from core import timing
 from serving.guard import GuardMiddleware
 
 KEY = "timing-test-key-01"

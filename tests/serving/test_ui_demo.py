@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 TINY = {
     "sample": {"customers": 500, "days": 400},
     "churn": {"lightgbm": {"n_estimators": 30}, "n_cutoffs": 6},
-    "forecast": {"backtest_folds": 1},
+    "forecast": {"backtest_folds": 1, "evidence_windows": 2},
 }
 
 

@@ -319,7 +319,8 @@ def train_volume(
             )
     setup = setup_for(settings, long["ds"].min(), long["ds"].max())
     family = long.groupby("series_id")["family"].first().to_dict()
-    bt = backtest_volumes(series, folds, setup, models, family, on_step=on_step, client=client)
+    inner = settings.forecast.evidence_windows
+    bt = backtest_volumes(series, folds, setup, models, family, inner=inner, on_step=on_step, client=client)
     forecaster = VolumeForecaster(setup).fit(long, bt)
     if on_step is not None:
         on_step("final models fitted")
