@@ -148,7 +148,7 @@ def _summary(answers: list[tuple[str, float]], seconds: float) -> dict:
 async def _call(session, url: str, path: str, body: dict | None) -> str:
     """One request; its status as text, or the exception's name."""
     try:
-        request = session.post(f"{url}{path}", json=body) if body else session.get(f"{url}{path}")
+        request = session.post(f"{url}{path}", json=body) if body is not None else session.get(f"{url}{path}")
         async with request as r:
             await r.read()
             return str(r.status)
