@@ -83,6 +83,8 @@ def score_stored(context, ids: list[str]) -> dict[str, dict]:
     from serving.scoring import score_customers
 
     mark("thread")
+    if not isinstance(context, Rows) and context.small_batch is not None:
+        return context.small_batch.score(ids)
     if isinstance(context, Rows):
         state, frame = context.state, context.frame
     else:
@@ -96,6 +98,7 @@ def score_stored(context, ids: list[str]) -> dict[str, dict]:
 
 
 def warm_up(state) -> None:
-    """Score one stored customer so that the first request does not pay for compiling TreeSHAP."""
+    """Prepare the small-batch scorer and score one stored customer, so that the first request
+    does not pay for compiling TreeSHAP."""
     if state.churn is not None and state.latest is not None and len(state.latest.vectors):
         score_stored(state, list(state.latest.vectors.index[:1]))

@@ -7,6 +7,7 @@ algorithm of serving/treeshap_tables.py on all cores; for models whose tables wo
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import weakref
@@ -83,12 +84,20 @@ def tree_shap(model, X: pd.DataFrame) -> np.ndarray:
     if len(X) == 0:
         return np.zeros((0, len(model.feature_names_) + 1))
     w = getattr(model, "linear_weight_", 0.0)
+    linear = model.linear_.contributions(X[model.feature_names_]) if w else None
+    return blended_shap(model, model.matrix(X) if w < 1 else None, linear)
+
+
+def blended_shap(model, matrix: np.ndarray | None, linear: np.ndarray | None) -> np.ndarray:
+    """`tree_shap` of rows already transformed: the booster's `matrix` and the regression's
+    contributions (each None when the blend does not use it)."""
+    w = getattr(model, "linear_weight_", 0.0)
     out = 0.0
     if w < 1:
-        trees = booster_shap(model.booster_, model.matrix(X), getattr(model, "best_iteration_", None))
+        trees = booster_shap(model.booster_, matrix, getattr(model, "best_iteration_", None))
         out = (1 - w) * trees
     if w:
-        out = out + w * model.linear_.contributions(X[model.feature_names_])
+        out = out + w * linear
     return out
 
 
@@ -100,6 +109,13 @@ def top_reasons(contrib: np.ndarray, features: list[str], n: int) -> tuple[np.nd
     top = np.take_along_axis(values, idx, axis=1)
     idx = np.where(top > 0, idx, -1)
     return idx, top
+
+
+@functools.lru_cache(maxsize=64)
+def _fact_members(facts: tuple[str | None, ...]) -> list[np.ndarray]:
+    """The feature indices of each fact, facts in sorted order; worked out once per feature list."""
+    names = sorted({f for f in facts if f is not None})
+    return [np.flatnonzero(np.array(facts, dtype=object) == name) for name in names]
 
 
 def top_facts(contrib: np.ndarray, facts: list[str | None], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,8 +130,7 @@ def top_facts(contrib: np.ndarray, facts: list[str | None], n: int) -> tuple[np.
         facts raise the risk) and the fact's summed contribution.
     """
     values = contrib[:, : len(facts)]
-    names = sorted({f for f in facts if f is not None})
-    members = [np.flatnonzero(np.array(facts) == name) for name in names]
+    members = _fact_members(tuple(facts))
     sums = np.stack([values[:, m].sum(axis=1) for m in members], axis=1) if members else values[:, :0]
     speaker = (
         np.stack([m[np.argmax(values[:, m], axis=1)] for m in members], axis=1)

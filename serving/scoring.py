@@ -58,6 +58,18 @@ def risk_tier(p: np.ndarray, settings: Settings, base_rate: float | None = None)
     return np.select(reached, ["red", "orange", "yellow"], "green")
 
 
+def risk_tiers(
+    p: np.ndarray, lapsed: np.ndarray, model, settings: Settings, base_rate: float | None
+) -> np.ndarray:
+    """`risk_tier` of scored rows, "lapsed" for the lapsed; the base rate by default the model's
+    `base_rate_`, else the mean probability of the rows not yet lapsed (when enough)."""
+    if base_rate is None:
+        base_rate = getattr(model, "base_rate_", None)
+    if base_rate is None and (~lapsed).sum() >= MIN_ROWS_FOR_BASE_RATE:
+        base_rate = float(p[~lapsed].mean())
+    return np.where(lapsed, "lapsed", risk_tier(p, settings, base_rate))
+
+
 def lapsed_after(model, settings: Settings, data_window: dict | None = None) -> float:
     """Days without activity after which a customer has already lapsed: `churn.lapsed_after_days`
     when set, else the model's churn horizon (from the model or its registered data window),
@@ -177,11 +189,7 @@ def score_customers(
     v = vectors.iloc[order].reset_index(drop=True)
     rows = rows.iloc[order].reset_index(drop=True)
     p, lapsed, tiers = rows["p"].to_numpy(float), rows["lapsed"].to_numpy(bool), rows["tier"].to_numpy()
-    if base_rate is None:
-        base_rate = getattr(model, "base_rate_", None)
-    if base_rate is None and (~lapsed).sum() >= MIN_ROWS_FOR_BASE_RATE:
-        base_rate = float(p[~lapsed].mean())
-    risk = np.where(lapsed, "lapsed", risk_tier(p, settings, base_rate))
+    risk = risk_tiers(p, lapsed, model, settings, base_rate)
     out = pd.DataFrame(
         {
             "customer_id": v["customer_id"].astype(str).to_numpy(),

@@ -56,6 +56,16 @@ class ServingState:
             "lapsed_after_days": lapsed_after(self.churn.model, self.settings, self.churn.data_window),
         }
 
+    @cached_property
+    def small_batch(self):
+        """The scorer of the latest day's customers for /score (serving.small_batch), prepared
+        once per state; None without a model or outputs, or when it does not fit the model."""
+        from serving.small_batch import StoredScorer
+
+        if self.churn is None or self.latest is None:
+            return None
+        return StoredScorer.build(self.churn.model, self.latest.vectors, self.settings, **self.list_terms)
+
 
 def _read_day(day_dir: Path) -> DayOutputs | None:
     """A completed day's outputs; None when it has no at-risk list."""

@@ -324,14 +324,21 @@ class ChurnModel:
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
         """Log-odds before calibration."""
         w = getattr(self, "linear_weight_", 0.0)
-        linear = w * self.linear_.decision_function(self._check_columns(X)) if w else 0.0
+        linear = self.linear_.decision_function(self._check_columns(X)) if w else None
+        return self.raw_score_of(self.matrix(X) if w < 1 else None, linear)
+
+    def raw_score_of(self, matrix: np.ndarray | None, linear: np.ndarray | None) -> np.ndarray:
+        """`raw_score` of rows already transformed: the booster's `matrix` and the regression's
+        log-odds (each None when the blend does not use it)."""
+        w = getattr(self, "linear_weight_", 0.0)
+        linear = w * linear if w else 0.0
         if w == 1:
             return linear
         trees = self.booster_.predict(
-            self.matrix(X),
+            matrix,
             raw_score=True,
             num_iteration=self.best_iteration_,
-            num_threads=1 if len(X) < 1000 else 0,  # an API request: threads cost more than they save
+            num_threads=1 if len(matrix) < 1000 else 0,  # an API request: threads cost more than they save
         )
         return (1 - w) * trees + linear
 

@@ -103,19 +103,31 @@ class LogisticBaseline:
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Exact additive contributions in log-odds: (rows, columns + 1), the last column the bias;
         each column's is its coefficients times (its encoded values minus their training means)."""
+        encoded = self.pipeline_[0].transform(self._clean(X))
+        return self.contributions_of(encoded.toarray() if hasattr(encoded, "toarray") else encoded)
+
+    def decision_of(self, encoded: np.ndarray) -> np.ndarray:
+        """Log-odds of rows already encoded by the pipeline's preprocessing (or its LinearEncoding):
+        the regression's own formula, without its per-call input checks."""
+        lr = self.pipeline_[-1]
+        return (np.asarray(encoded) @ lr.coef_.T + lr.intercept_).reshape(-1)
+
+    def contributions_of(self, encoded: np.ndarray) -> np.ndarray:
+        """`contributions` of rows already encoded by the pipeline's preprocessing."""
         pre, lr = self.pipeline_[0], self.pipeline_[-1]
-        encoded = pre.transform(self._clean(X))
-        encoded = encoded.toarray() if hasattr(encoded, "toarray") else np.asarray(encoded)
         coef = lr.coef_[0]
-        centred = (encoded - self.encoded_mean_) * coef
-        out = np.zeros((len(X), len(self.columns_) + 1))
+        centred = (np.asarray(encoded) - self.encoded_mean_) * coef
+        out = np.zeros((len(centred), len(self.columns_) + 1))
         start = 0
         pos = {c: j for j, c in enumerate(self.columns_)}
         for name, trans, cols in pre.transformers_:
             if name == "remainder" or not len(cols):
                 continue
-            widths = [len(c) for c in trans[-1].categories_] if name == "cat" else [1] * len(cols)
-            for col, w in zip(cols, widths, strict=True):
+            if name != "cat":  # one encoded column each: its sum is itself
+                out[:, [pos[c] for c in cols]] = centred[:, start : start + len(cols)]
+                start += len(cols)
+                continue
+            for col, w in zip(cols, [len(c) for c in trans[-1].categories_], strict=True):
                 out[:, pos[col]] = centred[:, start : start + w].sum(axis=1)
                 start += w
         out[:, -1] = lr.intercept_[0] + float(self.encoded_mean_ @ coef)

@@ -40,3 +40,30 @@ def test_clean_equals_column_by_column(seed):
     columns = ["txt", "f", "cat", "i", "na", "b"]
     model = LogisticBaseline().fit(X[columns], y)
     pd.testing.assert_frame_equal(model._clean(X), _reference(X, columns))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_linear_encoding_equals_the_pipeline(seed):
+    from training.linear_encoding import LinearEncoding
+
+    rng = np.random.default_rng(seed)
+    n = 60
+    X = pd.DataFrame(
+        {
+            "f": np.where(rng.random(n) < 0.2, np.inf, rng.normal(size=n)),
+            "g": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),
+            "empty": np.full(n, np.nan),
+            "cat": pd.Categorical(rng.choice(["a", "b", None], n)),
+            "tier": pd.Categorical(rng.choice(["top", "low"], n)),
+        }
+    )
+    model = LogisticBaseline().fit(X[:40], rng.random(40) < 0.5)
+    new = X[40:].copy()
+    new["cat"] = new["cat"].cat.add_categories("unseen")
+    new.loc[new.index[:3], "cat"] = "unseen"
+    encoding = LinearEncoding.of(model)
+    codes = np.stack([encoding.level_codes(j, new[c]) for j, c in enumerate(encoding.categorical)], axis=1)
+    encoded = encoding.encode(new[encoding.numeric].to_numpy(np.float64), codes)
+    np.testing.assert_array_equal(encoded, model.pipeline_[0].transform(model._clean(new)))
+    np.testing.assert_allclose(model.decision_of(encoded), model.decision_function(new), rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(model.contributions_of(encoded), model.contributions(new))
