@@ -136,6 +136,24 @@ def test_score_rows_same_as_batch_job(server):
         )
 
 
+def test_score_by_ids_same_as_batch_job(server):
+    """One customer at a time (the small-batch path) answers what the daily list says."""
+    import pandas as pd
+
+    at_risk = pd.read_parquet(server["daily"].outputs["at_risk.parquet"])
+    picked = pd.concat([at_risk.head(3), at_risk[at_risk["lapsed"]].head(1), at_risk.tail(2)])
+    columns = ["churn_probability", "lapsed", "action"] + [
+        f"reason_{j}_{part}" for j in (1, 2, 3) for part in ("feature", "value", "shap", "text")
+    ]
+    for _, expected in picked.iterrows():
+        r = post(server, "/score", {"customer_ids": [expected["customer_id"]]})
+        assert r.status_code == 200, r.text
+        got = r.json()["results"][0]
+        for c in columns:
+            want = None if pd.isna(expected[c]) else expected[c]
+            assert got[c] == (pytest.approx(want, abs=1e-12) if isinstance(want, float) else want), c
+
+
 @pytest.mark.parametrize(
     "body, status, field",
     [
