@@ -371,7 +371,9 @@ def fact(feature: str) -> str:
 def reason_fact(feature: str) -> str | None:
     """The fact a feature tells when it may be offered as a reason, else None (our contacts)."""
     found = template(feature)
-    return found[0].fact if found is None or found[0].reason else None
+    if found is None:  # a feature without a sentence of its own (a user's column) is its own fact
+        return feature
+    return found[0].fact if found[0].reason else None
 
 
 def describe(feature: str, value) -> str:

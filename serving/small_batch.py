@@ -53,7 +53,14 @@ class StoredScorer:
         if self.weight:
             self.encoding = LinearEncoding.of(model.linear_)
             frame = model._check_columns(vectors)
-            self.numeric = frame[self.encoding.numeric].to_numpy(np.float64, na_value=np.nan)
+            pos = {c: j for j, c in enumerate(self.features)}
+            shared = self.matrix is not None and not set(self.encoding.numeric) & set(model.categories_)
+            # The booster's matrix already holds the regression's numeric columns as floats: share it.
+            self.numeric, self.numeric_columns = (
+                (self.matrix, [pos[c] for c in self.encoding.numeric])
+                if shared
+                else (frame[self.encoding.numeric].to_numpy(np.float64, na_value=np.nan), None)
+            )
             codes = [self.encoding.level_codes(j, frame[c]) for j, c in enumerate(self.encoding.categorical)]
             self.codes = np.stack(codes, axis=1) if codes else np.zeros((n, 0), np.int64)
         self.ids = vectors["customer_id"].astype(str).to_numpy()
@@ -100,7 +107,9 @@ class StoredScorer:
         matrix = self.matrix[rows] if self.matrix is not None else None
         if not self.weight:
             return matrix, None, None
-        encoded = self.encoding.encode(self.numeric[rows], self.codes[rows])
+        cols = self.numeric_columns
+        numeric = self.numeric[rows] if cols is None else matrix[:, cols]
+        encoded = self.encoding.encode(numeric, self.codes[rows])
         linear = self.model.linear_
         return matrix, linear.decision_of(encoded), linear.contributions_of(encoded)
 
@@ -158,7 +167,11 @@ class StoredScorer:
     def _value(self, row: int, feature: str):
         """A feature's stored value, as the batch path shows it (blank when the vectors lack it)."""
         column = self.column_of.get(feature)
-        return np.nan if column is None else self.vectors.iat[row, column]
+        if column is None:
+            return np.nan
+        value = self.vectors.iat[row, column]
+        # The batch path reads the frame as objects (Python scalars): True is "1" there, not "True"
+        return value.item() if isinstance(value, np.generic) else value
 
 
 def same_answers(a: list[dict], b: list[dict], tol: float = 1e-9) -> bool:

@@ -27,6 +27,7 @@ def _vectors(n: int, seed: int) -> pd.DataFrame:
             "usage_minutes_trend_30d": np.where(rng.random(n) < 0.1, np.nan, trend),
             "req_oldest_open_days": np.where(rng.random(n) < 0.05, np.inf, oldest),
             "monthly_fee": rng.uniform(10, 50, n),
+            "promo": rng.random(n) < 0.3,  # a category to the booster, a number to the regression
             "days_since_last_activity": rng.exponential(15, n),
             "plan": pd.Categorical(plans),
             "segment": pd.Categorical(rng.choice(["consumer", "business"], n)),
@@ -92,3 +93,19 @@ def test_a_state_whose_answers_differ_keeps_the_batch_path(fitted, settings, mon
     model = _blend(fitted, 0.25)
     monkeypatch.setattr(StoredScorer, "_value", lambda self, row, feature: "something else")
     assert StoredScorer.build(model, _stored(3), settings, base_rate=None, lapsed_after_days=20.0) is None
+
+
+def test_all_numeric_regression_columns_share_the_booster_matrix(settings):
+    train = _vectors(600, 4).drop(columns="promo")
+    X, y = train.drop(columns=["churned"]), train["churned"]
+    model = ChurnModel({"n_estimators": 10, "num_leaves": 7}, calibration="platt").fit(X, y)
+    model.linear_weight_, model.linear_ = 0.5, LogisticBaseline().fit(X[model.feature_names_], y)
+    vectors = _stored(5).drop(columns="promo")
+    terms = {"base_rate": 0.3, "lapsed_after_days": 20.0}
+    scorer = StoredScorer.build(model, vectors, settings, **terms)
+    assert scorer is not None and scorer.numeric is scorer.matrix  # one matrix, not two
+    ids = list(vectors.index[10:14])
+    expected = score_customers(model, vectors.loc[ids].reset_index(drop=True), settings, **terms)
+    expected = [clean(r) for r in expected.to_dict("records")]
+    got = scorer.score(ids)
+    assert same_answers(expected, [clean(got[r["customer_id"]]) for r in expected], tol=1e-12)
