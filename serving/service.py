@@ -27,6 +27,7 @@ from serving.answers import (
     clean,
     describe_models,
     error,
+    json_answer,
     over_limit,
     score_stored,
     stamp,
@@ -125,7 +126,7 @@ class NeedRadar:
             None, description="Score these customers' latest stored vectors."
         ),
         rows: list[dict[str, Value]] | None = Field(None, description="Or score these behaviour vectors."),
-    ) -> dict:
+    ) -> dict:  # the schema says a dict; a full answer comes back as that dict already in JSON
         """Churn probability, risk tier, value tier, value at risk and top reasons per customer."""
         from core.errors import NeedradarError
 
@@ -184,7 +185,7 @@ class NeedRadar:
             }
         )
         mark("handler_done")
-        return answer
+        return json_answer(answer)
 
     @bentoml.api(route="/at_risk")
     def at_risk(
