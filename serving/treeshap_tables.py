@@ -240,5 +240,7 @@ def _shap_rows(
 
 # One source, two compilations: the thread pool for the daily job's many rows, the calling thread
 # for an API request's few (starting the pool costs more than it saves, worst on a busy machine).
-shap_rows = numba.njit(parallel=True, cache=True)(_shap_rows)
-shap_rows_serial = numba.njit(cache=True)(_shap_rows)
+# Both release the GIL: a batch scored in the service's thread then leaves its event loop free to
+# answer (and refuse) other requests meanwhile.
+shap_rows = numba.njit(parallel=True, cache=True, nogil=True)(_shap_rows)
+shap_rows_serial = numba.njit(cache=True, nogil=True)(_shap_rows)
