@@ -43,6 +43,7 @@ def setup_for(settings: Settings, start: pd.Timestamp, end: pd.Timestamp, period
         settings.forecast.interval_level,
         settings.forecast.country_holidays,
         promos,
+        n_jobs=settings.forecast.processes,
     )
 
 
