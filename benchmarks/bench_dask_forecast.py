@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import time
 
 import numpy as np
 import pandas as pd
+from joblib.externals.loky import get_reusable_executor
 
 from core.cluster import dask_client
 from core.config import load_config
 from training.forecasting.forecaster import train_volume
+from training.forecasting.selection import select_honestly
 
 
 def daily_series(n: int, days: int, seed: int = 0) -> pd.DataFrame:
@@ -65,6 +69,13 @@ def task_profile(stream: list[dict], workers: int, wall: float) -> dict:
     }
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of every child process it has reaped (joblib's and Dask's
+    worker processes once closed, and their Stan processes)."""
+    here, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return here.ru_utime + here.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--series", type=int, default=500)
@@ -75,8 +86,9 @@ def main() -> None:
     settings = load_config()
     one = settings.model_copy(update={"forecast": settings.forecast.model_copy(update={"processes": 1})})
     long = daily_series(args.series, args.days)
-    seconds, results, profile, workers = {}, {}, {}, 0
+    seconds, cpu, load, results, profile, workers = {}, {}, {}, {}, {}, 0
     for peer in args.peers:
+        cpu0 = cpu_seconds()
         if peer == "dask":
             from distributed import get_task_stream
 
@@ -90,7 +102,18 @@ def main() -> None:
             t0 = time.perf_counter()
             results[peer] = train_volume(long, one if peer == "one_process" else settings)
             seconds[peer] = time.perf_counter() - t0
+            get_reusable_executor().shutdown(wait=True)  # reaps joblib's processes: their CPU counts
+        cpu[peer] = cpu_seconds() - cpu0
+        load[peer] = os.getloadavg()[1]
     first = results[args.peers[0]].backtest
+    # The honest selection runs in the command's process after the fits: time it alone.
+    raw = first.forecasts.drop(columns=["model", "yhat", "yhat_lower", "yhat_upper"])
+    family = long.groupby("series_id")["family"].first().to_dict()
+    t0 = time.perf_counter()
+    select_honestly(
+        raw, tuple(settings.forecast.models), settings.forecast.evidence_windows, first.interval, family
+    )
+    selection_s = time.perf_counter() - t0
     speed_up = {
         f"{peer}_over_{base}": round(seconds[base] / seconds[peer], 2)
         for peer in args.peers
@@ -109,8 +132,12 @@ def main() -> None:
                 "dask": args.dask,
                 "dask_workers": workers,
                 "seconds": {k: round(v, 1) for k, v in seconds.items()},
+                "cpu_seconds": {k: round(v, 1) for k, v in cpu.items()},
+                "cores_obtained": {k: round(cpu[k] / seconds[k], 2) for k in seconds},
+                "load_average_5min_at_end": {k: round(v, 1) for k, v in load.items()},
                 "speed_up": speed_up,
                 "dask_profile": profile,
+                "selection_seconds": round(selection_s, 1),
                 "same_backtest_forecasts": all(
                     r.backtest.forecasts.equals(first.forecasts) for r in results.values()
                 ),
