@@ -1,9 +1,9 @@
 """Rolling-origin backtests with honest per-series selection.
 
 The windows are the last `inner + folds` non-overlapping stretches of `horizon` rows; each is
-forecast by every candidate refit on everything before it (candidates.forecast_window, the same
-function the shipped model uses). The first `inner` windows only give evidence; the `folds`
-windows after them are reported, each forecast by the choice made on the `inner` windows before it,
+forecast by every candidate refit on everything before it (candidates.py, the same functions the
+shipped model uses). The first `inner` windows only give evidence; the `folds` windows after them
+are reported, each forecast by the choice made on the `inner` windows before it,
 pooled over the series of its family (selection.py). MASE is scaled by each window's in-sample
 seasonal naive error.
 """

@@ -148,7 +148,7 @@ class Window:
     ) -> dict[str, pd.DataFrame]:
         """The per-series frames with every model's forecast; closed days forecast 0."""
         for (sid, frame), columns in zip(self.out.items(), local, strict=True):
-            if lgbm is not None:
+            if lgbm is not None and sid in lgbm:
                 frame["lightgbm"] = lgbm[sid]
             for name, values in columns.items():
                 frame[name] = values
