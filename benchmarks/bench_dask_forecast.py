@@ -18,6 +18,7 @@ import json
 import os
 import resource
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -82,6 +83,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=400)
     parser.add_argument("--dask", default="local:2")
     parser.add_argument("--peers", nargs="+", default=["one_process", "default", "dask"])
+    parser.add_argument(
+        "--save", type=Path, help="write each peer's backtest forecasts here and compare with the ones there"
+    )
     args = parser.parse_args()
     settings = load_config()
     one = settings.model_copy(update={"forecast": settings.forecast.model_copy(update={"processes": 1})})
@@ -106,6 +110,13 @@ def main() -> None:
         cpu[peer] = cpu_seconds() - cpu0
         load[peer] = os.getloadavg()[1]
     first = results[args.peers[0]].backtest
+    same_as_saved = {}
+    if args.save is not None:  # peers run as separate processes still get their outputs compared
+        args.save.mkdir(parents=True, exist_ok=True)
+        for peer, r in results.items():
+            r.backtest.forecasts.to_parquet(args.save / f"{args.series}_{peer}.parquet")
+        for path in sorted(args.save.glob(f"{args.series}_*.parquet")):
+            same_as_saved[path.stem] = bool(pd.read_parquet(path).equals(first.forecasts))
     # The honest selection runs in the command's process after the fits: time it alone.
     raw = first.forecasts.drop(columns=["model", "yhat", "yhat_lower", "yhat_upper"])
     family = long.groupby("series_id")["family"].first().to_dict()
@@ -141,6 +152,7 @@ def main() -> None:
                 "same_backtest_forecasts": all(
                     r.backtest.forecasts.equals(first.forecasts) for r in results.values()
                 ),
+                "same_backtest_forecasts_as_saved": same_as_saved,
                 "same_selection": all(
                     r.backtest.selection.to_dict() == first.selection.to_dict() for r in results.values()
                 ),
