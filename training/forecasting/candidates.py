@@ -125,6 +125,7 @@ class Window:
 
     @classmethod
     def plan(cls, history: dict[str, pd.DataFrame], future: dict[str, pd.Series], setup: Setup) -> Window:
+        """Learn the calendar from `history` (ds, y per series), prepare it, frame `future`."""
         calendar = Calendar.learn(list(history.values()), setup.country)
         train = {sid: prepare(df, calendar, setup.period) for sid, df in history.items()}
         out = {}
