@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import time
 from pathlib import Path
 
@@ -29,7 +28,11 @@ from features.partition import BUCKET, dataset_buckets
 
 
 def peak_gib() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
+    """This process's peak resident memory. VmHWM, not ru_maxrss: Linux keeps ru_maxrss across
+    exec, so a worker spawned by a large driver would report the driver's peak as its own."""
+    with open("/proc/self/status") as status:
+        kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    return round(kib / 2**20, 2)
 
 
 def write(out: Path, customers: int, chunk: int, days: int) -> dict:
@@ -62,7 +65,7 @@ def run(data: Path, address: str, in_process: bool) -> dict:
         t0 = time.perf_counter()
         vectors, workers = vectors_on_cluster(client, data, as_of, settings)
         seconds = time.perf_counter() - t0
-        worker_peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
+        worker_peaks = client.run(peak_gib)
     result = {
         "customers": len(customers),
         "buckets": len(dataset_buckets(data)),

@@ -131,3 +131,14 @@ def map_tasks(client: Client | None, fn, jobs: list[tuple], n_jobs: int = 1, wha
         return Parallel(n_jobs=min(n_jobs, len(jobs)))(delayed(fn)(*job) for job in jobs)
     futures = client.map(fn, *zip(*jobs, strict=True), pure=False) if jobs else []
     return gather(client, futures, what)
+
+
+def _call(fn, args: tuple):
+    return fn(*args)
+
+
+def run_calls(client: Client | None, calls: list[tuple], n_jobs: int = 1, what: str = "work") -> list:
+    """`fn(*args)` for every `(fn, args)` in `calls`, in order, all submitted at once and gathered
+    once (as Dask tasks on the cluster, else with joblib here), so that no worker waits for a
+    slower group of calls before it gets the next."""
+    return map_tasks(client, _call, list(calls), n_jobs, what)

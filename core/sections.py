@@ -345,6 +345,8 @@ class ForecastConfig(Section):
     # windows before each backtest window whose errors choose its models (fewer on short series)
     evidence_windows: int = Field(4, ge=0)
     interval_level: float = Field(0.8, gt=0, lt=1)
+    # processes sharing the per-series fits without --dask (1: everything in this process)
+    processes: int = Field(2, ge=1)
     models: list[str] = ["prophet", "lightgbm", "seasonal_naive", "auto_ets", "mstl", "auto_theta"]
 
 

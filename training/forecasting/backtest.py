@@ -1,9 +1,9 @@
 """Rolling-origin backtests with honest per-series selection.
 
 The windows are the last `inner + folds` non-overlapping stretches of `horizon` rows; each is
-forecast by every candidate refit on everything before it (candidates.forecast_window, the same
-function the shipped model uses). The first `inner` windows only give evidence; the `folds`
-windows after them are reported, each forecast by the choice made on the `inner` windows before it,
+forecast by every candidate refit on everything before it (candidates.py, the same functions the
+shipped model uses). The first `inner` windows only give evidence; the `folds` windows after them
+are reported, each forecast by the choice made on the `inner` windows before it,
 pooled over the series of its family (selection.py). MASE is scaled by each window's in-sample
 seasonal naive error.
 """
@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from training.forecasting.candidates import MODELS, Setup, forecast_window
+from core.cluster import run_calls
+from training.forecasting.candidates import (
+    MODELS,
+    Setup,
+    Window,
+    lgbm_forecasts,
+    local_forecasts,
+    local_n_jobs,
+)
 from training.forecasting.metrics import coverage, seasonal_naive_scale
 from training.forecasting.selection import score_table, select_honestly
 
@@ -79,34 +87,44 @@ def backtest_volumes(
 
     Args:
         family: series id -> family; one global LightGBM and one calendar per family.
-        on_step: called after each window (for progress bars).
-        client: a Dask client: the per-series fits of every window run as tasks on its workers.
+        on_step: called for each window once its forecasts are in (for progress bars).
+        client: a Dask client: every fit of every window (per series; per family for the global
+            LightGBM) runs as a task on its workers.
     """
     family = family or {sid: "all" for sid in series}
     h, evidence = setup.horizon, inner
     inner = usable_inner([len(df) for df in series.values()], h, folds, setup.period, inner)
-    rows, seconds = [], 0.0
+    t0 = time.perf_counter()
+    plans = []  # (window, history, actuals, Window) per window and family
     for w in range(inner + folds):
-        t0 = time.perf_counter()
         back = (inner + folds - w) * h
         for fam in sorted(set(family.values())):
             members = [sid for sid in sorted(series) if family[sid] == fam]
             train = {sid: series[sid].iloc[: len(series[sid]) - back] for sid in members}
             test = {sid: series[sid].iloc[len(series[sid]) - back :].head(h) for sid in members}
             future = {sid: t["ds"] for sid, t in test.items()}
-            preds, _ = forecast_window(train, future, setup, models, client=client)
-            for sid in members:
-                p = preds[sid]
-                p.insert(0, "id", sid)
-                p.insert(2, "window", w)
-                p.insert(3, "fold", w - inner)
-                p.insert(4, "y", test[sid]["y"].to_numpy(float))
-                p["scale"] = seasonal_naive_scale(train[sid]["y"].to_numpy(float), setup.period)
-                rows.append(p)
-        seconds += time.perf_counter() - t0
-        logger.debug("backtest window %d/%d done", w + 1, inner + folds)
-        if on_step is not None:
+            plans.append((w, train, test, Window.plan(train, future, setup)))
+    # Every fit of every window is one task, submitted at once and gathered once, so that no
+    # worker waits for a window or a family to finish; the global models go first (the longest).
+    calls = [(lgbm_forecasts, plan.lgbm_job(setup)) for *_, plan in plans if "lightgbm" in models]
+    calls += [(local_forecasts, job) for *_, plan in plans for job in plan.local_jobs(setup, models)]
+    results = iter(run_calls(client, calls, local_n_jobs(setup, models), "backtesting"))
+    global_fc = [next(results) if "lightgbm" in models else None for _ in plans]
+    last_of_window = {w: plan for w, *_, plan in plans}
+    rows = []
+    for (w, train, test, plan), lgbm in zip(plans, global_fc, strict=True):
+        preds = plan.fill(lgbm, [next(results) for _ in plan.out])
+        for sid, p in preds.items():
+            p.insert(0, "id", sid)
+            p.insert(2, "window", w)
+            p.insert(3, "fold", w - inner)
+            p.insert(4, "y", test[sid]["y"].to_numpy(float))
+            p["scale"] = seasonal_naive_scale(train[sid]["y"].to_numpy(float), setup.period)
+            rows.append(p)
+        if on_step is not None and plan is last_of_window[w]:
             on_step(f"backtest window {w + 1}/{inner + folds} done")
+    seconds = time.perf_counter() - t0
+    logger.debug("backtest: %d windows of %d series in %.1f s", inner + folds, len(series), seconds)
     forecasts, final, widths = select_honestly(
         pd.concat(rows, ignore_index=True), tuple(models), evidence, setup.interval, family
     )

@@ -114,6 +114,64 @@ def fit_lgbm(train: dict[str, pd.DataFrame], setup: Setup) -> GlobalLGBM:
     return GlobalLGBM(setup.horizon, setup.period, promo_days=promo).fit(train)
 
 
+@dataclass
+class Window:
+    """One family's window before its fits: the calendar learned from the history, the prepared
+    histories, and per series the frame (ds, closed) that the forecasts fill."""
+
+    calendar: Calendar
+    train: dict[str, pd.DataFrame]
+    out: dict[str, pd.DataFrame]
+
+    @classmethod
+    def plan(cls, history: dict[str, pd.DataFrame], future: dict[str, pd.Series], setup: Setup) -> Window:
+        """Learn the calendar from `history` (ds, y per series), prepare it, frame `future`."""
+        calendar = Calendar.learn(list(history.values()), setup.country)
+        train = {sid: prepare(df, calendar, setup.period) for sid, df in history.items()}
+        out = {}
+        for sid, ds in future.items():
+            ds = pd.Series(pd.to_datetime(ds)).reset_index(drop=True)
+            out[sid] = pd.DataFrame({"ds": ds, "closed": calendar.is_closed(ds)})
+        return cls(calendar, train, out)
+
+    def lgbm_job(self, setup: Setup, lgbm: GlobalLGBM | None = None) -> tuple:
+        """The arguments of `lgbm_forecasts` for this window."""
+        return (self.train, {sid: o["ds"] for sid, o in self.out.items()}, setup, lgbm)
+
+    def local_jobs(self, setup: Setup, models: tuple[str, ...]) -> list[tuple]:
+        """The arguments of `local_forecasts`, one tuple per series."""
+        return [
+            (self.train[sid], o["ds"], setup, self.calendar.country, models) for sid, o in self.out.items()
+        ]
+
+    def fill(
+        self, lgbm: dict[str, np.ndarray] | None, local: list[dict[str, np.ndarray]]
+    ) -> dict[str, pd.DataFrame]:
+        """The per-series frames with every model's forecast; closed days forecast 0."""
+        for (sid, frame), columns in zip(self.out.items(), local, strict=True):
+            if lgbm is not None and sid in lgbm:
+                frame["lightgbm"] = lgbm[sid]
+            for name, values in columns.items():
+                frame[name] = values
+            cols = [c for c in frame if c not in ("ds", "closed")]
+            frame.loc[frame["closed"], cols] = 0.0
+        return self.out
+
+
+def lgbm_forecasts(
+    train: dict[str, pd.DataFrame], future: dict[str, pd.Series], setup: Setup, lgbm: GlobalLGBM | None = None
+) -> dict[str, np.ndarray]:
+    """The global LightGBM of one family (fit on `train` unless given) forecast at `future`."""
+    lgbm = lgbm or fit_lgbm(train, setup)
+    return {sid: lgbm.predict(sid, train[sid], ds) for sid, ds in future.items()}
+
+
+def local_n_jobs(setup: Setup, models: tuple[str, ...]) -> int:
+    """Processes that share the per-series fits without a cluster: the statsforecast fits alone
+    are too quick to be worth another process."""
+    return setup.n_jobs if "prophet" in models else 1
+
+
 def forecast_window(
     history: dict[str, pd.DataFrame],
     future: dict[str, pd.Series],
@@ -133,24 +191,8 @@ def forecast_window(
         per series a frame (ds, closed, one column per model, prophet_lower, prophet_upper), and
         the calendar learned from the history.
     """
-    calendar = Calendar.learn(list(history.values()), setup.country)
-    train = {sid: prepare(df, calendar, setup.period) for sid, df in history.items()}
-    out = {}
-    for sid, ds in future.items():
-        ds = pd.Series(pd.to_datetime(ds)).reset_index(drop=True)
-        out[sid] = pd.DataFrame({"ds": ds, "closed": calendar.is_closed(ds)})
-    if "lightgbm" in models:
-        lgbm = lgbm or fit_lgbm(train, setup)
-        for sid in future:
-            out[sid]["lightgbm"] = lgbm.predict(sid, train[sid], out[sid]["ds"])
-    jobs = [(train[sid], out[sid]["ds"], setup, calendar.country, models) for sid in future]
-    n_jobs = setup.n_jobs if "prophet" in models else 1  # the statsforecast fits are too quick to share
-    for sid, columns in zip(
-        future, map_tasks(client, local_forecasts, jobs, n_jobs, "forecasting"), strict=True
-    ):
-        for name, values in columns.items():
-            out[sid][name] = values
-    for sid in future:
-        cols = [c for c in out[sid] if c not in ("ds", "closed")]
-        out[sid].loc[out[sid]["closed"], cols] = 0.0
-    return out, calendar
+    window = Window.plan(history, future, setup)
+    global_fc = lgbm_forecasts(*window.lgbm_job(setup, lgbm)) if "lightgbm" in models else None
+    jobs = window.local_jobs(setup, models)
+    local = map_tasks(client, local_forecasts, jobs, local_n_jobs(setup, models), "forecasting")
+    return window.fill(global_fc, local), window.calendar

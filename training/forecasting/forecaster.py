@@ -1,8 +1,9 @@
 """VolumeForecaster: the honestly selected configuration of every series, refit on all the data.
 
-It forecasts through candidates.forecast_window, the function each backtest window ran: local
-models (Prophet, statsforecast) are fit on the newest history at predict time, the global
-LightGBM of each family is stored (booster strings) and reads the newest history through its lags.
+It forecasts through the functions each backtest window ran (candidates.Window, local_forecasts,
+lgbm_forecasts): local models (Prophet, statsforecast) are fit on the newest history at predict
+time, the global LightGBM of each family is stored (booster strings) and reads the newest history
+through its lags.
 Selection, conformal widths and the history travel in JSON and Parquet. No pickles.
 """
 
@@ -18,13 +19,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.cluster import map_tasks
+from core.cluster import run_calls
 from core.config import Settings
 from core.errors import ConfigError, DataError, ModelNotFoundError
 from core.io import write_frame, write_json, write_text
 from training.forecasting.backtest import BacktestResult, backtest_volumes
 from training.forecasting.calendar import Calendar
-from training.forecasting.candidates import MODELS, Setup, fit_lgbm, forecast_window, prepare
+from training.forecasting.candidates import (
+    MODELS,
+    Setup,
+    Window,
+    fit_lgbm,
+    lgbm_forecasts,
+    local_forecasts,
+    prepare,
+)
 from training.forecasting.global_lgbm import GlobalLGBM
 from training.forecasting.metrics import coverage, mase, seasonal_naive_scale
 from training.forecasting.prophet_model import promotion_holidays
@@ -43,6 +52,7 @@ def setup_for(settings: Settings, start: pd.Timestamp, end: pd.Timestamp, period
         settings.forecast.interval_level,
         settings.forecast.country_holidays,
         promos,
+        n_jobs=settings.forecast.processes,
     )
 
 
@@ -108,20 +118,38 @@ class VolumeForecaster:
     def _forecast(self, hist: dict, future: dict[str, pd.Series], refit: bool, client=None) -> pd.DataFrame:
         """Forecast `future` per series from `hist`; `refit` refits the global models on `hist`.
 
-        The global models are fit here; each series' forecast is one task (on the Dask `client`'s
-        workers when given).
+        Per family the calendar and the prepared histories are made once, here; each series' local
+        models are one task and each family's global LightGBM forecasts another (on the Dask
+        `client`'s workers when given), so a task carries its own series, not its family.
         """
-        jobs, lgbms = [], {} if refit else dict(self.lgbm_)
-        for sid, ds in future.items():
-            fam, choice = self.family_[sid], self.selection_[sid]
+        lgbms = {} if refit else dict(self.lgbm_)
+        plans, calls = [], []
+        for fam in sorted({self.family_[sid] for sid in future}):
+            asked = {sid: ds for sid, ds in future.items() if self.family_[sid] == fam}
             family_hist = {s: hist[s] for s in self._family(fam) if len(hist[s])}
-            if "lightgbm" in choice and fam not in lgbms:
+            plan = Window.plan(family_hist, asked, self.setup)
+            plans.append(plan)
+            chose = [sid for sid in asked if "lightgbm" in self.selection_[sid]]
+            if chose and fam not in lgbms:
                 lgbms[fam] = self._lgbm(fam, family_hist)
-            jobs.append((family_hist, {sid: ds}, self.setup, tuple(members(choice)), lgbms.get(fam)))
+            if chose:
+                train = {sid: plan.train[sid] for sid in chose}
+                ds = {sid: plan.out[sid]["ds"] for sid in chose}
+                calls.append((lgbm_forecasts, (train, ds, self.setup, lgbms[fam])))
+            models = {sid: tuple(members(self.selection_[sid])) for sid in asked}
+            jobs = [
+                (plan.train[sid], plan.out[sid]["ds"], self.setup, plan.calendar.country, models[sid])
+                for sid in asked
+            ]
+            calls += [(local_forecasts, job) for job in jobs]
+        results = iter(run_calls(client, calls, what="forecasting"))
+        preds = {}
+        for plan in plans:
+            chose = any("lightgbm" in self.selection_[sid] for sid in plan.out)
+            global_fc = next(results) if chose else None
+            preds |= plan.fill(global_fc, [next(results) for _ in plan.out])
         out = []
-        for sid, (preds, _) in zip(
-            future, map_tasks(client, forecast_window, jobs, what="forecasting"), strict=True
-        ):
+        for sid in future:
             choice = self.selection_[sid]
             p = preds[sid]
             yhat = candidate_yhat(p, choice)
