@@ -100,6 +100,15 @@ def test_pooling_outvotes_one_series_noise_and_no_evidence_gives_the_median():
     assert candidate_yhat(frame, "median:a+b+c").tolist() == [2.0]  # one wild model cannot move it
 
 
+def test_an_anchor_is_always_combined_and_the_median_replaces_the_mean():
+    own = pd.DataFrame({"a": [0.5], "b": [1.0], "c": [1.5], "d": [0.9]})
+    family = own.copy()
+    # "c" is the worst by the evidence, but an anchor stays in; the best others fill up to top_k
+    assert choose(own, family, ("a", "b", "c", "d"), top_k=3, anchor=("c",)) == "ensemble:a+c+d"
+    assert choose(own, family, ("a", "b", "c", "d"), top_k=1, anchor=("c",)) == "c"
+    assert choose(own, family, ("a", "b", "c", "d"), top_k=3, combine="median") == "median:a+b+d"
+
+
 def test_global_lightgbm_follows_newer_history():
     """Trees cannot extrapolate: a model trained on levels 30-70 used to forecast a series whose
     last five weeks are 100x higher at 1.6x its old forecast. The forecast is relative to the

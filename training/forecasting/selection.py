@@ -24,6 +24,7 @@ from training.forecasting.metrics import mase
 TOP_K = 3  # models in the pooled mean, at most
 TOLERANCE = float("inf")  # ... each at most this much (relative) worse than the best
 OWN_WEIGHT = 0.5  # the series' own evidence in its score; the rest is its family's
+ANCHOR: tuple[str, ...] = ()  # models always in the combination
 
 
 def members(name: str) -> list[str]:
@@ -57,16 +58,24 @@ def choose(
     top_k: int = TOP_K,
     tolerance: float = TOLERANCE,
     own_weight: float = OWN_WEIGHT,
+    anchor: tuple[str, ...] = ANCHOR,
+    combine: str = "ensemble",
 ) -> str:
     """The mean of the best models by (own + family) / 2 relative error: at most `top_k`, each
-    within `tolerance` of the best; the median of every model where there is no evidence."""
+    within `tolerance` of the best; the median of every model where there is no evidence.
+
+    Args:
+        anchor: models always in the combination (a prior), the best others fill it up to `top_k`.
+        combine: "ensemble" (mean) or "median" of the chosen models.
+    """
     own_mean, fam_mean = own[list(models)].mean(), family[list(models)].mean()
     score = (own_weight * own_mean + (1 - own_weight) * fam_mean).fillna(own_mean).fillna(fam_mean).dropna()
     if score.empty:
         return models[0] if len(models) == 1 else "median:" + "+".join(sorted(models))
     score = score.sort_values(kind="stable")
-    top = sorted(score[score <= score.iloc[0] * (1 + tolerance)].index[:top_k])
-    return top[0] if len(top) == 1 else "ensemble:" + "+".join(top)
+    best = [m for m in score[score <= score.iloc[0] * (1 + tolerance)].index if m not in anchor]
+    top = sorted(([m for m in anchor if m in models] + best)[: max(top_k, len(anchor))])
+    return top[0] if len(top) == 1 else f"{combine}:" + "+".join(top)
 
 
 def _half_width(forecasts: pd.DataFrame, name: str, level: float) -> float:
@@ -86,6 +95,8 @@ def select_honestly(
     top_k: int = TOP_K,
     tolerance: float = TOLERANCE,
     own_weight: float = OWN_WEIGHT,
+    anchor: tuple[str, ...] = ANCHOR,
+    combine: str = "ensemble",
 ) -> tuple[pd.DataFrame, dict[str, str], dict[str, float]]:
     """Add the honest `model`, `yhat`, `yhat_lower`, `yhat_upper` to every backtest row.
 
@@ -110,7 +121,14 @@ def select_honestly(
             start = scores.loc[(sid, w), "start"] if w <= windows[-1] else pd.Timestamp.max
             in_pool = pool.index.get_level_values("window").isin(before) & (pool["end"] < start)
             name = choose(
-                scores.loc[[(sid, v) for v in before]], pool[in_pool], models, top_k, tolerance, own_weight
+                scores.loc[[(sid, v) for v in before]],
+                pool[in_pool],
+                models,
+                top_k,
+                tolerance,
+                own_weight,
+                anchor,
+                combine,
             )
             width = _half_width(g[g["window"].isin(before)], name, level)
             if w > windows[-1]:
