@@ -39,7 +39,7 @@ from real_series import SETS
 from training.forecasting.backtest import backtest_volumes
 from training.forecasting.calendar import detect_periods
 from training.forecasting.candidates import MODELS, Setup
-from training.forecasting.selection import candidate_yhat, score_table, select_honestly
+from training.forecasting.selection import candidate_yhat, score_table, select_honestly, window_scores
 
 FOLDS = 3
 EVIDENCE_MAX = 6
@@ -113,6 +113,7 @@ def rules() -> dict[str, dict]:
 def replay(raw: pd.DataFrame, family: dict[str, str]) -> pd.Series:
     """Mean MASE of every rule and every model alone over the same reported (series, fold) pairs."""
     cols = {"median_all": raw.assign(yhat=candidate_yhat(raw, "median:" + "+".join(MODELS)))}
+    scores = {models: window_scores(raw, models) for models in MODEL_SETS.values()}
     for tag, r in rules().items():
         cols[tag] = select_honestly(
             raw,
@@ -124,6 +125,7 @@ def replay(raw: pd.DataFrame, family: dict[str, str]) -> pd.Series:
             own_weight=r["own_weight"],
             anchor=r["anchor"],
             combine=r["combine"],
+            scores=scores[r["models"]],
         )[0]
     table = {tag: score_table(fc, MODELS)["selected"] for tag, fc in cols.items()}
     table = pd.concat([score_table(cols["median_all"], MODELS)[list(MODELS)], pd.DataFrame(table)], axis=1)

@@ -68,20 +68,61 @@ def choose(
         anchor: models always in the combination (a prior), the best others fill it up to `top_k`.
         combine: "ensemble" (mean) or "median" of the chosen models.
     """
-    own_mean, fam_mean = own[list(models)].mean(), family[list(models)].mean()
-    score = (own_weight * own_mean + (1 - own_weight) * fam_mean).fillna(own_mean).fillna(fam_mean).dropna()
-    if score.empty:
+    cols = list(models)
+    return _choose(
+        own[cols].to_numpy(float),
+        family[cols].to_numpy(float),
+        models,
+        top_k,
+        tolerance,
+        own_weight,
+        anchor,
+        combine,
+    )
+
+
+def _means(errors: np.ndarray) -> np.ndarray:
+    """Column means ignoring NaN (NaN where a column has no value)."""
+    seen = np.isfinite(errors)
+    count = seen.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, np.where(seen, errors, 0.0).sum(axis=0) / count, np.nan)
+
+
+def _choose(
+    own: np.ndarray,
+    family: np.ndarray,
+    models: tuple[str, ...],
+    top_k: int,
+    tolerance: float,
+    own_weight: float,
+    anchor: tuple[str, ...],
+    combine: str,
+) -> str:
+    """choose() on arrays whose columns are `models`."""
+    own_mean, fam_mean = _means(own), _means(family)
+    score = own_weight * own_mean + (1 - own_weight) * fam_mean
+    score = np.where(np.isnan(score), np.where(np.isnan(own_mean), fam_mean, own_mean), score)
+    known = np.flatnonzero(~np.isnan(score))
+    if len(known) == 0:
         return models[0] if len(models) == 1 else "median:" + "+".join(sorted(models))
-    score = score.sort_values(kind="stable")
-    best = [m for m in score[score <= score.iloc[0] * (1 + tolerance)].index if m not in anchor]
+    order = known[np.argsort(score[known], kind="stable")]
+    limit = score[order[0]] * (1 + tolerance)
+    best = [models[i] for i in order if score[i] <= limit and models[i] not in anchor]
     top = sorted(([m for m in anchor if m in models] + best)[: max(top_k, len(anchor))])
     return top[0] if len(top) == 1 else f"{combine}:" + "+".join(top)
 
 
-def _half_width(forecasts: pd.DataFrame, name: str, level: float) -> float:
-    if forecasts.empty:
+def _combined(columns: dict[str, np.ndarray], name: str, rows: np.ndarray) -> np.ndarray:
+    """candidate_yhat on the given row positions of per-model arrays."""
+    values = np.column_stack([columns[m][rows] for m in members(name)])
+    return np.median(values, axis=1) if name.startswith("median:") else values.mean(axis=1)
+
+
+def _half_width(y: np.ndarray, yhat: np.ndarray, level: float) -> float:
+    if len(y) == 0:
         return float("nan")
-    err = np.abs(forecasts["y"] - candidate_yhat(forecasts, name))
+    err = np.abs(y - yhat)
     # split-conformal quantile with its finite-sample correction
     return float(np.quantile(err, min(1.0, level * (1 + 1 / len(err)))))
 
@@ -97,6 +138,7 @@ def select_honestly(
     own_weight: float = OWN_WEIGHT,
     anchor: tuple[str, ...] = ANCHOR,
     combine: str = "ensemble",
+    scores: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str], dict[str, float]]:
     """Add the honest `model`, `yhat`, `yhat_lower`, `yhat_upper` to every backtest row.
 
@@ -104,25 +146,36 @@ def select_honestly(
         evidence: the number of windows right before a window that its choice may use.
         family: series id -> family whose series pool their evidence (default: one family).
             Another series' window counts only if it ended before this window starts.
+        scores: window_scores(forecasts, models), when already computed (rule replays).
 
     Returns:
         (rows, the choice for the next window per series, its conformal half-width per series);
         the last two describe the model that ships.
     """
     family = family or {}
-    scores = window_scores(forecasts, models)
-    parts, final, widths = [], {}, {}
-    for sid, g in forecasts.groupby("id", sort=True):
-        mates = [s for s in scores.index.unique("id") if family.get(s, "") == family.get(sid, "")]
-        pool = scores.loc[mates]
-        windows = sorted(g["window"].unique())
+    scores = window_scores(forecasts, models) if scores is None else scores
+    ids = scores.index.get_level_values("id").to_numpy()
+    wins = scores.index.get_level_values("window").to_numpy()
+    fams = np.array([family.get(s, "") for s in ids], dtype=object)
+    ends, starts = scores["end"].to_numpy(), scores["start"].to_dict()
+    errors = scores[list(models)].to_numpy(float)
+    forecasts = forecasts.sort_values(["id", "window"], kind="stable").reset_index(drop=True)
+    at = forecasts.groupby(["id", "window"], sort=True).indices
+    y = forecasts["y"].to_numpy(float)
+    columns = {m: forecasts[m].to_numpy(float) for m in models}
+    chosen = np.empty(len(forecasts), dtype=object)
+    yhat, width = np.full(len(forecasts), np.nan), np.full(len(forecasts), np.nan)
+    final, widths = {}, {}
+    for sid in sorted({s for s, _ in at}):
+        windows = sorted(w for s, w in at if s == sid)
+        mates = fams == family.get(sid, "")
         for w in [*windows, windows[-1] + 1]:
             before = [v for v in windows if w - evidence <= v < w]
-            start = scores.loc[(sid, w), "start"] if w <= windows[-1] else pd.Timestamp.max
-            in_pool = pool.index.get_level_values("window").isin(before) & (pool["end"] < start)
-            name = choose(
-                scores.loc[[(sid, v) for v in before]],
-                pool[in_pool],
+            start = starts[(sid, w)] if w <= windows[-1] else pd.Timestamp.max
+            in_before = np.isin(wins, before)
+            name = _choose(
+                errors[in_before & (ids == sid)],
+                errors[in_before & mates & (ends < start)],
                 models,
                 top_k,
                 tolerance,
@@ -130,19 +183,22 @@ def select_honestly(
                 anchor,
                 combine,
             )
-            width = _half_width(g[g["window"].isin(before)], name, level)
+            past = np.concatenate([at[(sid, v)] for v in before]) if before else np.array([], int)
+            half = _half_width(y[past], _combined(columns, name, past), level)
             if w > windows[-1]:
-                final[sid], widths[sid] = name, width
+                final[sid], widths[sid] = name, half
                 continue
-            rows = g[g["window"] == w].copy()
-            rows["model"] = name
-            rows["yhat"] = candidate_yhat(rows, name)
-            rows["yhat_lower"] = np.clip(rows["yhat"] - width, 0, None)
-            rows["yhat_upper"] = rows["yhat"] + width
-            closed = rows["closed"].to_numpy(bool)
-            rows.loc[closed, ["yhat", "yhat_lower", "yhat_upper"]] = 0.0
-            parts.append(rows)
-    return pd.concat(parts, ignore_index=True), final, widths
+            rows = at[(sid, w)]
+            chosen[rows], yhat[rows], width[rows] = name, _combined(columns, name, rows), half
+    closed = forecasts["closed"].to_numpy(bool)
+    out = forecasts.assign(
+        model=chosen,
+        yhat=yhat,
+        yhat_lower=np.clip(yhat - width, 0, None),
+        yhat_upper=yhat + width,
+    )
+    out.loc[closed, ["yhat", "yhat_lower", "yhat_upper"]] = 0.0
+    return out, final, widths
 
 
 def score_table(forecasts: pd.DataFrame, models: tuple[str, ...]) -> pd.DataFrame:
