@@ -1,113 +1,165 @@
-"""How the forecast selection rule was chosen: on generated series of a seed and size that no
-benchmark uses, never on a benchmark's folds.
+"""How the forecast selection rule is chosen: on series that no benchmark reports on, never on a
+benchmark's folds.
 
-Every candidate is backtested once (the same windows as `forecast backtest`); the rules are then
-replayed on those forecasts, each choosing per window from the windows before it only:
-  - best_of_21: the old rule, the single model or pair mean with the lowest mean MASE over the
-    two windows before;
-  - top{k}_pooled: the mean of the k best models, ranked half by the series' own and half by its
-    family's relative errors (selection.py; k=3 ships);
-  - top3_own: the same without pooling (every series its own family);
-  - median_all: the median of every model, no selection.
-Prints mean MASE per rule over the same (series, fold) pairs as JSON.
+The validation sets: the real families of benchmarks/real_series.py (Chicago L stations; US
+births and Victoria's daily demand; two half-hourly electricity series alone in their family) and
+the project's generated series (seed 2027: every third of its 49 daily series, and the hourly
+totals). Every candidate
+model is backtested once per set (the windows `forecast backtest` uses, with EVIDENCE_MAX windows
+of evidence before the reported folds) and cached on disk (Parquet under --cache); the rules are
+then replayed on those forecasts, each choosing per window from the windows before it only, and
+scored on the same reported (series, fold) pairs.
 
-    nice .venv/bin/python benchmarks/validate_selection.py [--seed 2027] [--folds 3] [--freq D|h]
+A rule's figure is the mean over the sets of each set's mean MASE, so that a set with many series
+does not decide alone; the per-set means are printed too. The rule with the lowest figure ships
+(decided before the bank-calls and family benchmarks are run).
+
+Rules (selection.select_honestly's parameters):
+  - models: all six candidates, without AutoETS and AutoTheta, or only Prophet, LightGBM and the
+    seasonal naive;
+  - e: evidence windows (2, 4, 6); k: models in the combination (1-3);
+  - own: the series' own share of the score (0.5, or 0: its family's errors only);
+  - anchor: LightGBM always in the combination (a prior for the global model) or not;
+  - median: the median instead of the mean of three;
+  - kall: the mean or median of every model with evidence (no ranking);
+  plus median_all (every model's median, no selection) and each model alone.
+
+    nice .venv/bin/python benchmarks/validate_selection.py [--sets chicago,births,...] [--cache DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from itertools import combinations
+import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from real_series import SETS
 
-from core.config import load_config
-from features.generate import generate_sample
-from features.volume_series import build_volume_series
-from training.forecasting.backtest import INNER, backtest_volumes
+from training.forecasting.backtest import backtest_volumes
+from training.forecasting.calendar import detect_periods
 from training.forecasting.candidates import MODELS, Setup
-from training.forecasting.metrics import mase
-from training.forecasting.selection import candidate_yhat, score_table, select_honestly
-from training.forecasting.user import to_series
+from training.forecasting.selection import candidate_yhat, score_table, select_honestly, window_scores
+
+FOLDS = 3
+EVIDENCE_MAX = 6
+MODEL_SETS = {
+    "all": MODELS,
+    "no_ets_theta": ("prophet", "lightgbm", "seasonal_naive", "mstl"),
+    "small": ("prophet", "lightgbm", "seasonal_naive"),
+}
+HONEST = ["model", "yhat", "yhat_lower", "yhat_upper"]
 
 
-def best_of_21(forecasts: pd.DataFrame, models: tuple[str, ...]) -> pd.DataFrame:
-    """The rule this project used before: lowest mean MASE of models and pairs, two windows back."""
-    names = list(models) + [f"ensemble:{a}+{b}" for a, b in combinations(sorted(models), 2)]
-    parts = []
-    for _, g in forecasts.groupby("id"):
-        for w in sorted(g["window"].unique()):
-            past = g[g["window"].between(w - INNER, w - 1)]
-            rows = g[g["window"] == w].copy()
-            if past.empty:
-                rows["yhat"] = np.nan
-            else:
-                err = {
-                    n: np.nanmean(
-                        [
-                            mase(x["y"], candidate_yhat(x, n), x["scale"].iloc[0])
-                            for _, x in past.groupby("window")
-                        ]
-                    )
-                    for n in names
-                }
-                rows["yhat"] = candidate_yhat(
-                    rows, min(err, key=lambda n: np.inf if np.isnan(err[n]) else err[n])
+def generated(freq: str) -> tuple[dict[str, pd.DataFrame], dict[str, str], int]:
+    """The project's generated series (seed 2027): daily families or the hourly totals."""
+    from core.config import load_config
+    from features.generate import generate_sample
+    from features.volume_series import build_volume_series
+
+    events = generate_sample(load_config(), customers=6000, days=500, seed=2027).events
+    long = build_volume_series(events, freq=freq)
+    if freq == "h":
+        long = long[long["series_id"].str.endswith("/total") | (long["series_id"] == "tickets/channel=phone")]
+        long = long[long["ds"] > long["ds"].max() - pd.Timedelta(days=120)]
+    series = {sid: g[["ds", "y"]].reset_index(drop=True) for sid, g in long.groupby("series_id")}
+    if freq == "D":  # every third of the 49 daily series, to keep the backtest affordable
+        series = {sid: series[sid] for sid in sorted(series)[::3]}
+    family = {sid: f for sid, f in long.groupby("series_id")["family"].first().items() if sid in series}
+    return series, family, 14 if freq == "D" else 168
+
+
+def load_set(name: str) -> tuple[dict[str, pd.DataFrame], dict[str, str], int]:
+    if name.startswith("generated_"):
+        return generated("D" if name == "generated_daily" else "h")
+    loader, horizon = SETS[name]
+    series = loader()
+    return series, {sid: name for sid in series}, horizon
+
+
+def candidate_forecasts(name: str, cache: Path) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Every candidate's backtest forecasts of one set (from the cache when there)."""
+    path = cache / f"{name}_e{EVIDENCE_MAX}_f{FOLDS}.parquet"
+    series, family, horizon = load_set(name)
+    if path.exists():
+        return pd.read_parquet(path), family
+    periods = max((detect_periods(df["ds"]) for df in series.values()), key=lambda p: p[-1])
+    bt = backtest_volumes(series, FOLDS, Setup(horizon, periods), MODELS, family, inner=EVIDENCE_MAX)
+    raw = bt.forecasts.drop(columns=HONEST)
+    cache.mkdir(parents=True, exist_ok=True)
+    raw.to_parquet(path)
+    return raw, family
+
+
+def rules() -> dict[str, dict]:
+    out = {}
+    for set_name, models in MODEL_SETS.items():
+        for e in (2, 4, 6):
+            for k in (1, 2, 3):
+                for own in (0.5, 0.0):
+                    for anchor in ((), ("lightgbm",)):
+                        for combine in ("ensemble", "median") if k == 3 else ("ensemble",):
+                            tag = f"{set_name}_e{e}_k{k}_own{own}" + ("_lgbm" if anchor else "")
+                            tag += "_median" if combine == "median" else ""
+                            out[tag] = dict(models=models, evidence=e, top_k=k, own_weight=own)
+                            out[tag].update(anchor=anchor, combine=combine)
+            for combine in ("ensemble", "median"):  # every model with evidence, no ranking
+                out[f"{set_name}_e{e}_kall_{combine}"] = dict(
+                    models=models, evidence=e, top_k=None, own_weight=0.5, anchor=(), combine=combine
                 )
-            parts.append(rows)
-    return pd.concat(parts, ignore_index=True)
+    return out
 
 
-def replay(bt, models: tuple[str, ...], fam: dict[str, str]) -> dict[str, pd.DataFrame]:
-    """Every rule's honest forecasts of the same reported folds."""
-    raw = bt.forecasts.drop(columns=["model", "yhat", "yhat_lower", "yhat_upper"])
-    rules = {
-        "best_of_21_e2": best_of_21(raw, models),
-        "median_all": raw.assign(yhat=candidate_yhat(raw, "median:" + "+".join(models))),
-    }
-    for e in (2, bt.inner):
-        for k in (1, 2, 3):
-            rules[f"top{k}_pooled_e{e}"] = select_honestly(raw, models, e, 0.8, None, k)[0]
-        for tol in (0.05, 0.1, 0.2):
-            rules[f"top3_within{tol}_pooled_e{e}"] = select_honestly(raw, models, e, 0.8, None, 3, tol)[0]
-        for k in (1, 2, 3):
-            rules[f"top{k}_family_only_e{e}"] = select_honestly(raw, models, e, 0.8, None, k, own_weight=0.0)[
-                0
-            ]
-        rules[f"top3_by_family_e{e}"] = select_honestly(raw, models, e, 0.8, fam, 3)[0]
-        rules[f"top3_own_e{e}"] = select_honestly(raw, models, e, 0.8, {s: s for s in fam}, 3)[0]
-    return rules
+def replay(raw: pd.DataFrame, family: dict[str, str]) -> pd.Series:
+    """Mean MASE of every rule and every model alone over the same reported (series, fold) pairs."""
+    cols = {"median_all": raw.assign(yhat=candidate_yhat(raw, "median:" + "+".join(MODELS)))}
+    scores = {models: window_scores(raw, models) for models in MODEL_SETS.values()}
+    for tag, r in rules().items():
+        cols[tag] = select_honestly(
+            raw,
+            r["models"],
+            r["evidence"],
+            0.8,
+            family,
+            r["top_k"],
+            own_weight=r["own_weight"],
+            anchor=r["anchor"],
+            combine=r["combine"],
+            scores=scores[r["models"]],
+        )[0]
+    table = {tag: score_table(fc, MODELS)["selected"] for tag, fc in cols.items()}
+    table = pd.concat([score_table(cols["median_all"], MODELS)[list(MODELS)], pd.DataFrame(table)], axis=1)
+    table = table[np.isfinite(table).all(axis=1)]
+    return table.mean().rename(len(table))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seed", type=int, default=2027)
-    ap.add_argument("--customers", type=int, default=6000)
-    ap.add_argument("--days", type=int, default=500)
-    ap.add_argument("--folds", type=int, default=3)
-    ap.add_argument("--inner", type=int, default=4)
-    ap.add_argument("--keep", default=None, help="Write the candidates' backtest forecasts here (Parquet).")
-    ap.add_argument("--freq", choices=["D", "h"], default="D", help="h: the three total series, hourly")
+    ap.add_argument("--sets", default=",".join([*SETS, "generated_daily", "generated_hourly"]))
+    ap.add_argument("--cache", default=".cache/validate_selection", help="Candidate forecasts (Parquet).")
+    ap.add_argument("--top", type=int, default=15, help="Rules to print, best first.")
     args = ap.parse_args()
-    events = generate_sample(load_config(), customers=args.customers, days=args.days, seed=args.seed).events
-    long = build_volume_series(events, freq=args.freq)
-    if args.freq == "h":
-        long = long[long["series_id"].str.endswith("/total") | (long["series_id"] == "tickets/channel=phone")]
-        long = long[long["ds"] > long["ds"].max() - pd.Timedelta(days=120)]
-    setup = Setup(14, (7,)) if args.freq == "D" else Setup(168, (24, 168))
-    user = to_series(long[["series_id", "ds", "y"]], "ds", "y", "series_id")
-    bt = backtest_volumes(user, args.folds, setup, MODELS, inner=args.inner)
-    if args.keep:
-        bt.forecasts.to_parquet(args.keep)
-    models = tuple(c for c in bt.scores.columns if c != "selected")
-    fam = long.groupby("series_id")["family"].first().to_dict()
-    rules = replay(bt, models, fam)
-    table = {name: score_table(fc, models)["selected"] for name, fc in rules.items()}
-    table = pd.concat([bt.scores[list(models)], pd.DataFrame(table)], axis=1)
-    table = table[np.isfinite(table).all(axis=1)]
-    out = {"seed": args.seed, "series_folds": len(table), "mase": table.mean().round(4).to_dict()}
+    logging.basicConfig(level=logging.WARNING)
+    per_set, pairs = {}, {}
+    for name in args.sets.split(","):
+        raw, family = candidate_forecasts(name, Path(args.cache))
+        means = replay(raw, family)
+        per_set[name], pairs[name] = means, int(means.name)
+    table = pd.DataFrame(per_set)
+    table["mean_of_sets"] = table.mean(axis=1)
+    table = table.sort_values("mean_of_sets")
+    current = "all_e4_k3_own0.5"
+    out = {
+        "sets": pairs,
+        "best": table.head(args.top).round(4).to_dict("index"),
+        "current_rule": table.loc[current].round(4).to_dict(),
+        "current_rank": int(table.index.get_loc(current)) + 1,
+        "models_alone": table.loc[list(MODELS)].round(4).to_dict("index"),
+        "median_all": table.loc["median_all"].round(4).to_dict(),
+        "rules": len(table),
+    }
     print(json.dumps(out, indent=2))
 
 
