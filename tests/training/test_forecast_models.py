@@ -136,6 +136,14 @@ def test_global_lightgbm_follows_newer_history():
     assert np.abs(base - 50 * np.array([1.2, 1.1, 1.0, 1.0, 1.1, 0.6, 0.5])[future.dt.dayofweek]).mean() < 8
 
 
+def test_global_lightgbm_on_too_short_history_says_what_it_needs():
+    """A window shorter than the longest lag used to fail inside LightGBM ("Input data must be 2
+    dimensional and non empty"); the user gets the rows it needs instead."""
+    series = {"s0": _weekly(n_days=20, seed=0, level=30)}
+    with pytest.raises(DataError, match=r"more than 28 rows of history .* longest series has 20"):
+        GlobalLGBM(7, 7).fit(series)
+
+
 def test_every_mean_is_over_the_same_series_and_folds():
     """A series whose training part is constant has no MASE scale in a fold: that (series, fold)
     is left out for every model and for "selected" alike."""

@@ -20,6 +20,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from core.errors import DataError
+
 PARAMS = {
     "objective": "regression_l1",
     "learning_rate": 0.05,
@@ -114,6 +116,14 @@ class GlobalLGBM:
                 keep &= ~df["closed"].to_numpy(bool)
             frames.append(f[keep])
         data = pd.concat(frames, ignore_index=True)
+        if data.empty:
+            need = first_row(self.lags, self.horizon, self.period) + 1
+            longest = max(len(df) for df in series.values())
+            raise DataError(
+                f"the global LightGBM needs more than {need - 1} rows of history before a forecast "
+                f"window (its longest lag), but the longest series has {longest}; provide more "
+                "history, a shorter horizon or fewer backtest folds"
+            )
         data["series"] = pd.Categorical(data["series"], categories=self.ids_)
         X = data.drop(columns="target")
         self.columns_ = list(X.columns)
