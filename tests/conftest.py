@@ -10,6 +10,13 @@ import pytest
 from core.config import Settings, load_config
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with slow tests first: the test workers start the long files early and end together
+    on the short ones (`make test` keeps this order with --no-loadscope-reorder)."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: collection order otherwise
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """No test writes into the repo's var/: runtime state and MLflow go to a temp folder."""
@@ -51,3 +58,37 @@ def cluster():
 
     with dask_client("local:2") as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tiny champions for churn and volume and one daily run, trained once for the whole run."""
+    from tests.trained_home import shared_template
+
+    return shared_template(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def trained_home(trained_template: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A module's own copy of the trained home (sample data, registry, the last day's outputs)."""
+    import pandas as pd
+
+    from tests.trained_home import copy_home, home_env
+
+    home = tmp_path_factory.mktemp("served")
+    daily = copy_home(trained_template, home)
+    env = home_env(home)
+    mp = pytest.MonkeyPatch()
+    for k, v in env.items():
+        mp.setenv(k, v)
+    customers = pd.read_parquet(daily.outputs["vectors.parquet"])["customer_id"].tolist()
+    yield {
+        "home": home,
+        "env": env,
+        "data": home / "data",
+        "as_of": daily.as_of,
+        "daily": daily,
+        "settings": load_config(),
+        "customers": customers,
+    }
+    mp.undo()  # restores the session's isolated home

@@ -6,7 +6,6 @@ import sys
 import pandas as pd
 import pytest
 
-from pipelines import steps
 from pipelines.daily import run_daily
 from tests.serving.conftest import repo_root
 
@@ -80,30 +79,6 @@ def test_a_failing_step_leaves_the_rest(trained_home, tmp_path):
     assert at_risk.loc[active, "churn_probability"].is_monotonic_decreasing
 
 
-def test_decay_of_an_earlier_list_and_forecast_is_measured_and_tracked(trained_home, tmp_path):
-    import mlflow
-
-    cfg = trained_home["settings"]
-    as_of = pd.Timestamp(trained_home["as_of"])
-    earlier = as_of - pd.Timedelta(days=max(cfg.churn.horizon_days, cfg.forecast.horizon_days))
-    assert run_daily(trained_home["data"], f"{earlier:%Y-%m-%d}", tmp_path, cfg).ok
-    result = run_daily(trained_home["data"], trained_home["as_of"], tmp_path, cfg)
-    assert result.ok, result.steps
-    churn = pd.read_csv(result.day_dir / "decay.csv")
-    assert churn["list_day"].tolist() == [f"{earlier:%Y-%m-%d}"]
-    assert 0.5 < churn["auc"].iloc[0] <= 1 and 0 < churn["observed_rate"].iloc[0] < 1, churn.T
-    volume = pd.read_csv(result.day_dir / "forecast_decay.csv")
-    assert set(volume["series_id"]) == set(
-        pd.read_csv(tmp_path / f"{earlier:%Y-%m-%d}" / "forecast.csv")["series_id"]
-    )
-    assert (volume["days"] == cfg.forecast.horizon_days).all()
-    assert volume["mase"].between(0, 10).all() and volume["coverage"].between(0, 1).all()
-    runs = mlflow.search_runs(experiment_names=[f"{cfg.tracking.churn_experiment}-decay"])
-    assert f"list-{earlier:%Y-%m-%d}" in set(runs["tags.mlflow.runName"])
-    runs = mlflow.search_runs(experiment_names=[f"{cfg.tracking.volume_experiment}-decay"])
-    assert "metrics.mase_mean" in runs and runs["metrics.mase_mean"].notna().all()
-
-
 def test_bentoml_build(tmp_path):
     env = {**os.environ, "BENTOML_HOME": str(tmp_path / "bentoml")}
     r = subprocess.run(
@@ -120,30 +95,6 @@ def test_bentoml_build(tmp_path):
     assert (built / "src" / "serving" / "service.py").exists() and (
         built / "src" / "configs" / "needradar.yaml"
     ).exists()
-
-
-def test_each_model_step_on_its_own(trained_home, tmp_path):
-    settings, day = trained_home["settings"], pd.Timestamp(trained_home["as_of"])
-    folder = tmp_path / ".staging"
-    folder.mkdir()
-    ctx = steps.DayContext(trained_home["data"], day, settings, folder, tmp_path)
-    events = steps.load(ctx)
-    vectors = steps.vectors(ctx, events)
-    scored = steps.score(ctx, events, vectors)
-    assert scored.champion.version >= 1 and scored.champion.name == settings.tracking.churn_model_name
-    keepable = scored.at_risk[~scored.at_risk["lapsed"].astype(bool)]  # the lapsed are listed apart, last
-    assert keepable["churn_probability"].is_monotonic_decreasing
-    assert (ctx.folder / "at_risk.parquet").exists() and (ctx.folder / "at_risk.csv").exists()
-    forecast = steps.forecast(ctx, events)
-    assert forecast.champion.name == settings.tracking.volume_model_name
-    assert forecast.ahead["ds"].min() == day + pd.Timedelta(days=1)
-    assert (forecast.ahead.groupby("series_id").size() == settings.forecast.horizon_days).all()
-    plan = steps.staffing(ctx, events, forecast)
-    # agents are planned per handle-time group: app and website are both "online"
-    assert set(plan["channel"]) <= {"online", "phone", "social"} and (plan["agents"] >= 0).all()
-    drift = steps.drift(ctx, vectors, scored)
-    assert 0 <= drift.share_drifted <= 1
-    assert (ctx.folder / "drift.html").exists() and (ctx.folder / "drift.json").exists()
 
 
 def test_a_purchase_log_alone_runs_with_reasons_for_what_it_skips(trained_home, tmp_path):

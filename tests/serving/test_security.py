@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 from needradar.cli import app
 from needradar.commands.serve import bentoml_command
-from tests.serving.conftest import SMALL_CONFIG
 from tests.serving.test_service import _free_port
+from tests.trained_home import SMALL_CONFIG
 
 pytestmark = pytest.mark.slow
 ADMIN = "env-admin-key-0123"
