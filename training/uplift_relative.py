@@ -89,17 +89,19 @@ class RelativeUplift:
         by = [k for k in keys if k != "action"]  # the control's cells: no action
         c_stats = self._keys(ctrl, p=p_control).assign(_p=p_control, _y=y[control])
         c_cells = c_stats.groupby(by).agg(c_expected=("_p", "sum"), c_churned=("_y", "sum"))
-        # Out-of-sample churn over expected, per control cell: the model's calibration there.
-        self.calibration_ = (c_cells["c_churned"] / c_cells["c_expected"].clip(lower=1e-6)).rename(
-            "calibration"
-        )
+        # Out-of-sample churn over expected, per control cell: the model's calibration there, with
+        # one churner of pseudo-count so that a control cell without churners does not zero it.
+        calibration = (c_cells["c_churned"] + 1) / (c_cells["c_expected"] + 1)
+        self.calibration_ = calibration.rename("calibration")
         t_p = p_oof[~control & frame["action"].isin(self.actions_).to_numpy()]
         t_stats = self._keys(treated, p=t_p).assign(_p=t_p, _y=treated["churned"].to_numpy(float))
         cells = t_stats.groupby(keys).agg(expected=("_p", "sum"), churned=("_y", "sum"), n=("_y", "size"))
         cells = cells.join(c_cells, on=by).join(self.calibration_, on=by)
         cells["calibration"] = cells["calibration"].fillna(1.0)
         expected = cells["expected"].clip(lower=1e-6) * cells["calibration"].clip(lower=1e-6)
-        observed = 1 - cells["churned"] / expected
+        # A contact may at most double the churn: a cell with next to no expected churners cannot
+        # claim more, and cannot dominate the spread below.
+        observed = (1 - cells["churned"] / expected).clip(-1, 1)
         prior = np.array([self.priors.get(str(a), 0.0) for a in cells.index.get_level_values("action")])
         # Sampling variance if the prior were right (Poisson churned count), plus the control's
         # calibration error; it does not collapse when a small cell happens to have no churner.

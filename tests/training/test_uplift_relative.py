@@ -80,3 +80,15 @@ def test_fine_cells_and_bad_cells():
     assert repr(model).startswith("RelativeUplift(cells='action_channel_band'")
     with pytest.raises(ValueError, match="cells must be one of action_band, action_channel_band, got 'x'"):
         RelativeUplift(PRIORS, cells="x")
+
+
+def test_a_cell_with_next_to_no_churners_cannot_blow_up_the_spread():
+    frame = _randomised(6000, 5)
+    rare = frame.index[60:90]  # a channel used 30 times: controls never churn, the treated always do
+    frame.loc[rare, "channel"] = "store_visit"
+    frame.loc[rare, "churned"] = frame.loc[rare, "group"] == "treatment"
+    model = RelativeUplift(PRIORS, {"n_estimators": 10}, cells="action_channel_band").fit(frame)
+    table = model.cell_table_
+    assert table["observed"].between(-1, 1).all() and (model.calibration_ > 0).all()
+    assert model.tau2_ < 1
+    assert np.isfinite(model.saved_probability(frame, frame["action"])).all()
