@@ -1,7 +1,8 @@
 """Train the uplift model, validate it out of time against risk-only targeting, track and register it.
 
-The learner (S, T or X) and its capacity are chosen on the training lists alone, by an inner
-out-of-time split (`training.uplift_selection`). The validation holds out the lists of the last
+The learner (S, T, X, or the relative learner: the priors corrected by the history) and its capacity
+are chosen on the training lists alone, by an inner out-of-time split (`training.uplift_selection`).
+The validation holds out the lists of the last
 `test_days` days (trained only on listings whose horizon ended before them) and compares Qini
 curves: contacting customers by the model's saved probability vs by churn risk alone. The model
 becomes `champion` only when its area under the Qini curve beats risk-only targeting; otherwise it
@@ -52,6 +53,11 @@ class UpliftOutcome:
     capacity: str = "medium"
 
 
+def learner_label(learner: str) -> str:
+    """How a learner is named to people: 'S-learner (LightGBM)', 'relative (priors x history)'."""
+    return "relative (priors x history)" if learner == "relative" else f"{learner.upper()}-learner (LightGBM)"
+
+
 def evaluate(model: UpliftModel, test: pd.DataFrame) -> tuple[dict[str, float], dict[str, tuple]]:
     """Qini areas of targeting by saved probability, by risk, and by risk x value, on held-out lists."""
     scores = {
@@ -90,7 +96,7 @@ def train_and_register(events: EventData, settings: Settings, test_days: int = 9
     r = settings.retention
     frame = uplift_frame(events, settings)
     train, test = out_of_time_split(frame, test_days, r.effect_horizon_days)
-    chosen = select_uplift_model(train, r.effect_horizon_days, inner_days=test_days)
+    chosen = select_uplift_model(train, r.effect_horizon_days, inner_days=test_days, priors=r.effect_priors)
     model = chosen.model
     metrics, curves = evaluate(model, test)
     metrics["train_listings"] = float(len(train))
@@ -102,7 +108,7 @@ def train_and_register(events: EventData, settings: Settings, test_days: int = 9
         mlflow.log_params({f"lgbm.{k}": v for k, v in model.params.items()})
         mlflow.log_params(
             {
-                "learner": f"{model.learner.upper()}-learner (LightGBM)",
+                "learner": learner_label(model.learner),
                 "capacity": chosen.capacity,
                 "actions": ",".join(model.actions_),
                 "horizon_days": r.effect_horizon_days,

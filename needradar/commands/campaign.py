@@ -63,7 +63,7 @@ def train_uplift(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Train the uplift model on the randomised contacts, validate it out of time, register it."""
-    from experiments.uplift_experiment import train_and_register
+    from experiments.uplift_experiment import learner_label, train_and_register
     from needradar.commands.features import load
 
     cfg = settings()
@@ -80,7 +80,7 @@ def train_uplift(
         emit_json(result)
         return
     console.print(
-        f"uplift model version {outcome.version} registered ({outcome.learner.upper()}-learner, "
+        f"uplift model version {outcome.version} registered ({learner_label(outcome.learner)}, "
         f"{outcome.capacity} capacity, chosen on the older lists); Qini area on the last {test_days} days: "
         f"uplift {result['auuc_uplift']}, risk only {result['auuc_risk']}, "
         f"risk x value {result['auuc_risk_x_value']}"

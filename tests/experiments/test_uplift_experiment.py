@@ -2,7 +2,8 @@ import mlflow
 import numpy as np
 from mlflow import MlflowClient
 
-from experiments.uplift_experiment import load_uplift, train_and_register
+import training.uplift_selection as select
+from experiments.uplift_experiment import learner_label, load_uplift, train_and_register
 from features.generate import generate_sample
 
 
@@ -16,9 +17,13 @@ def test_train_register_and_load(settings):
         "S-learner (LightGBM)",
         "T-learner (LightGBM)",
         "X-learner (LightGBM)",
+        "relative (priors x history)",
     }
-    assert run.data.params["capacity"] == outcome.capacity in {"small", "medium", "large"}
-    assert run.data.params["learner"].startswith(outcome.learner.upper())
+    candidates = select.candidates(select.LEARNERS, select.CAPACITIES, settings.retention.effect_priors)
+    assert (outcome.learner, outcome.capacity) in candidates
+    assert run.data.params["capacity"] == outcome.capacity
+    assert run.data.params["learner"] == learner_label(outcome.learner)
+    assert "inner_auuc_relative_small.action_channel_band" in run.data.metrics
     assert "inner_auuc_risk" in run.data.metrics and "inner_auuc_x_medium" in run.data.metrics
     artifacts = {a.path for a in MlflowClient().list_artifacts(outcome.run_id)}
     assert "qini_curve.html" in artifacts

@@ -50,6 +50,13 @@ def _history(scored: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
+def settings(settings):
+    """A budget that lists a few hundred of these 6,000 customers, so list shares are not noise."""
+    retention = settings.retention.model_copy(update={"daily_budget_cny": 500.0})
+    return settings.model_copy(update={"retention": retention})
+
+
+@pytest.fixture(scope="module")
 def scored():
     return _scored(6000)
 

@@ -102,3 +102,23 @@ def _check_learner(model, test):
     best = model.best_action(test.head(20))
     assert set(best["best_action"]) <= set(model.actions_)
     assert repr(model).startswith("UpliftModel(")
+
+
+def test_selection_offers_the_relative_learner_given_priors(frame, settings):
+    _, f = frame
+    train, _ = out_of_time_split(f, 90, settings.retention.effect_horizon_days)
+    small = {"small": {"n_estimators": 10}}
+    priors = settings.retention.effect_priors
+    chosen = select_uplift_model(train, settings.retention.effect_horizon_days, 60, ("s",), small, priors)
+    areas = {
+        k: v
+        for k, v in chosen.inner.items()
+        if k.startswith("auuc_") and k not in ("auuc_risk", "auuc_priors")
+    }
+    assert set(areas) == {
+        "auuc_s_small",
+        "auuc_relative_small.action_band",
+        "auuc_relative_small.action_channel_band",
+    }
+    assert f"auuc_{chosen.learner}_{chosen.capacity}" == max(areas, key=areas.get)
+    assert "auuc_priors" in chosen.inner and chosen.model.learner == chosen.learner
