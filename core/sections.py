@@ -286,8 +286,7 @@ class RetentionConfig(Section):
     control_share: float = Field(0.10, ge=0, lt=1)
     control_seed: int = 42
     min_gap_days_after_no_response: int = Field(14, ge=0)
-    # CNY a day; binds on the sample (about half a day's list there), see configs/needradar.yaml.
-    daily_budget_cny: float = Field(50.0, ge=0)
+    daily_budget_cny: float = Field(50.0, ge=0)  # binds on the sample: see configs/needradar.yaml
     effect_horizon_days: int = Field(30, gt=0)
     # Share of would-be churners an action saves, until randomised history trains the uplift model.
     effect_priors: dict[str, float] = {
