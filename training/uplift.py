@@ -82,7 +82,34 @@ def uplift_frame(events: EventData, settings: Settings, every_days: int = 30) ->
     return frame
 
 
-class UpliftModel:
+class UpliftLearner:
+    """What every uplift learner shares: the listings' features and actions, and the best action
+    (by the subclass's `saved_probability`)."""
+
+    def _start_fit(self, frame: pd.DataFrame, min_control: int) -> np.ndarray:
+        """Learn the feature names and the actions tried often enough; the control rows' mask."""
+        self.feature_names_ = [c for c in feature_columns(frame) if c not in LISTING_COLUMNS]
+        control = (frame["group"] == "control").to_numpy()
+        if control.sum() < min_control:
+            raise DataError(
+                f"contacts: {int(control.sum())} control listings; the uplift model needs {min_control}"
+            )
+        counts = frame.loc[~control, "action"].value_counts()
+        self.actions_ = sorted(str(a) for a, n in counts.items() if n >= self.min_rows)
+        return control
+
+    def best_action(self, X: pd.DataFrame, channels=None) -> pd.DataFrame:
+        """The action with the highest saved probability per row, and that probability."""
+        table = np.column_stack(
+            [self.saved_probability(X, np.full(len(X), a, dtype=object), channels) for a in self.actions_]
+        )
+        pick = table.argmax(axis=1)
+        return pd.DataFrame(
+            {"best_action": np.array(self.actions_)[pick], "saved_probability": table.max(axis=1)}
+        )
+
+
+class UpliftModel(UpliftLearner):
     """Uplift by a meta-learner over LightGBM; `saved_probability` is p(churn | no action) minus
     p(churn | the action, on its channel): a difference of probabilities, in customers.
 
@@ -106,14 +133,7 @@ class UpliftModel:
         return f"UpliftModel(learner={self.learner!r}, params={self.params}, min_rows={self.min_rows})"
 
     def fit(self, frame: pd.DataFrame) -> UpliftModel:
-        self.feature_names_ = [c for c in feature_columns(frame) if c not in LISTING_COLUMNS]
-        control = (frame["group"] == "control").to_numpy()
-        if control.sum() < self.min_rows:
-            raise DataError(
-                f"contacts: {int(control.sum())} control listings; the uplift model needs {self.min_rows}"
-            )
-        counts = frame.loc[~control, "action"].value_counts()
-        self.actions_ = sorted(str(a) for a, n in counts.items() if n >= self.min_rows)
+        control = self._start_fit(frame, self.min_rows)
         self.channels_ = sorted({c for ch in frame["channel"].astype(str) for c in ch.split("+")})
         y = frame["churned"].to_numpy(int)
         if self.learner == "s":
@@ -211,16 +231,6 @@ class UpliftModel:
                 w = self.weights_[action]
                 out[rows] = w * on_control.predict(x) + (1 - w) * on_treated.predict(x)
         return out
-
-    def best_action(self, X: pd.DataFrame, channels=None) -> pd.DataFrame:
-        """The action with the highest saved probability per row, and that probability."""
-        table = np.column_stack(
-            [self.saved_probability(X, np.full(len(X), a, dtype=object), channels) for a in self.actions_]
-        )
-        pick = table.argmax(axis=1)
-        return pd.DataFrame(
-            {"best_action": np.array(self.actions_)[pick], "saved_probability": table.max(axis=1)}
-        )
 
 
 def out_of_time_split(

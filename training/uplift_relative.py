@@ -24,9 +24,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from core.errors import DataError
-from training.evaluation import feature_columns
-from training.uplift import DEFAULT_PARAMS, LISTING_COLUMNS, MIN_ROWS
+from training.uplift import DEFAULT_PARAMS, MIN_ROWS, UpliftLearner
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +34,7 @@ TAU2_FLOOR = 1e-4  # the spread of true cells around the priors is never taken a
 CELLS = {"action_band": ("action", "band"), "action_channel_band": ("action", "channel", "band")}
 
 
-class RelativeUplift:
+class RelativeUplift(UpliftLearner):
     """saved = p(churn | no action) x the action's relative reduction in the customer's cell, the
     reduction an empirical-Bayes blend of the configured prior and the randomised history."""
 
@@ -60,15 +58,8 @@ class RelativeUplift:
         return f"RelativeUplift(cells={self.cells!r}, params={self.params}, priors={self.priors})"
 
     def fit(self, frame: pd.DataFrame) -> RelativeUplift:
-        self.feature_names_ = [c for c in feature_columns(frame) if c not in LISTING_COLUMNS]
-        control = (frame["group"] == "control").to_numpy()
-        if control.sum() < max(self.min_rows, FOLDS):
-            raise DataError(
-                f"contacts: {int(control.sum())} control listings; the uplift model needs {self.min_rows}"
-            )
+        control = self._start_fit(frame, max(self.min_rows, FOLDS))
         y = frame["churned"].to_numpy(float)
-        counts = frame.loc[~control, "action"].value_counts()
-        self.actions_ = sorted(str(a) for a, n in counts.items() if n >= self.min_rows)
         # The churn model without action learns from all listings (treated marked, so it can tell them
         # apart) and is cross-fitted: every listing is predicted, untreated, by the fold model that
         # did not see it, so both sides' predictions are out of sample and comparable within a band.
@@ -157,13 +148,3 @@ class RelativeUplift:
             pd.MultiIndex.from_frame(keys[by]) if len(by) > 1 else keys[by[0]]
         )
         return p * np.nan_to_num(calibration.to_numpy(float), nan=1.0) * reduction
-
-    def best_action(self, X: pd.DataFrame, channels=None) -> pd.DataFrame:
-        """The action with the highest saved probability per row, and that probability."""
-        table = np.column_stack(
-            [self.saved_probability(X, np.full(len(X), a, dtype=object), channels) for a in self.actions_]
-        )
-        pick = table.argmax(axis=1)
-        return pd.DataFrame(
-            {"best_action": np.array(self.actions_)[pick], "saved_probability": table.max(axis=1)}
-        )
