@@ -73,6 +73,39 @@ def usable_inner(lengths: list[int], horizon: int, folds: int, period: int, inne
     return max(0, min(inner, spare))
 
 
+def plan_backtest(
+    series: dict[str, pd.DataFrame],
+    folds: int,
+    setup: Setup,
+    models: tuple[str, ...],
+    family: dict[str, str],
+    inner: int = INNER,
+) -> tuple[int, list[tuple], list[tuple]]:
+    """The windows of a backtest and every fit they need, as `(fn, args)` calls.
+
+    Returns:
+        the evidence windows the shortest series allows; per window and family
+        (window, history, actuals, Window); the calls: each family and window's global LightGBM
+        first (the longest), then one per series and window for the local models.
+    """
+    h = setup.horizon
+    inner = usable_inner([len(df) for df in series.values()], h, folds, setup.period, inner)
+    plans = []
+    for w in range(inner + folds):
+        back = (inner + folds - w) * h
+        for fam in sorted(set(family.values())):
+            members = [sid for sid in sorted(series) if family[sid] == fam]
+            train = {sid: series[sid].iloc[: len(series[sid]) - back] for sid in members}
+            test = {sid: series[sid].iloc[len(series[sid]) - back :].head(h) for sid in members}
+            future = {sid: t["ds"] for sid, t in test.items()}
+            plans.append((w, train, test, Window.plan(train, future, setup)))
+    # Every fit of every window is one call, submitted at once, so that no worker waits for a
+    # window or a family to finish.
+    calls = [(lgbm_forecasts, plan.lgbm_job(setup)) for *_, plan in plans if "lightgbm" in models]
+    calls += [(local_forecasts, job) for *_, plan in plans for job in plan.local_jobs(setup, models)]
+    return inner, plans, calls
+
+
 def backtest_volumes(
     series: dict[str, pd.DataFrame],
     folds: int,
@@ -92,22 +125,9 @@ def backtest_volumes(
             LightGBM) runs as a task on its workers.
     """
     family = family or {sid: "all" for sid in series}
-    h, evidence = setup.horizon, inner
-    inner = usable_inner([len(df) for df in series.values()], h, folds, setup.period, inner)
+    evidence = inner
     t0 = time.perf_counter()
-    plans = []  # (window, history, actuals, Window) per window and family
-    for w in range(inner + folds):
-        back = (inner + folds - w) * h
-        for fam in sorted(set(family.values())):
-            members = [sid for sid in sorted(series) if family[sid] == fam]
-            train = {sid: series[sid].iloc[: len(series[sid]) - back] for sid in members}
-            test = {sid: series[sid].iloc[len(series[sid]) - back :].head(h) for sid in members}
-            future = {sid: t["ds"] for sid, t in test.items()}
-            plans.append((w, train, test, Window.plan(train, future, setup)))
-    # Every fit of every window is one task, submitted at once and gathered once, so that no
-    # worker waits for a window or a family to finish; the global models go first (the longest).
-    calls = [(lgbm_forecasts, plan.lgbm_job(setup)) for *_, plan in plans if "lightgbm" in models]
-    calls += [(local_forecasts, job) for *_, plan in plans for job in plan.local_jobs(setup, models)]
+    inner, plans, calls = plan_backtest(series, folds, setup, models, family, inner)
     results = iter(run_calls(client, calls, local_n_jobs(setup, models), "backtesting"))
     global_fc = [next(results) if "lightgbm" in models else None for _ in plans]
     last_of_window = {w: plan for w, *_, plan in plans}
