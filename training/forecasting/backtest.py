@@ -128,9 +128,18 @@ def backtest_volumes(
     evidence = inner
     t0 = time.perf_counter()
     inner, plans, calls = plan_backtest(series, folds, setup, models, family, inner)
-    results = iter(run_calls(client, calls, local_n_jobs(setup, models), "backtesting"))
+    window_of = [w for w, *_ in plans if "lightgbm" in models]
+    window_of += [w for w, *_, plan in plans for _ in plan.out]
+    left = {w: window_of.count(w) for w in set(window_of)}
+
+    def done(i: int) -> None:  # the progress bar advances as each window's last fit comes back
+        w = window_of[i]
+        left[w] -= 1
+        if left[w] == 0 and on_step is not None:
+            on_step(f"backtest window {w + 1}/{inner + folds} done")
+
+    results = iter(run_calls(client, calls, local_n_jobs(setup, models), "backtesting", done))
     global_fc = [next(results) if "lightgbm" in models else None for _ in plans]
-    last_of_window = {w: plan for w, *_, plan in plans}
     rows = []
     for (w, train, test, plan), lgbm in zip(plans, global_fc, strict=True):
         preds = plan.fill(lgbm, [next(results) for _ in plan.out])
@@ -141,8 +150,6 @@ def backtest_volumes(
             p.insert(4, "y", test[sid]["y"].to_numpy(float))
             p["scale"] = seasonal_naive_scale(train[sid]["y"].to_numpy(float), setup.period)
             rows.append(p)
-        if on_step is not None and plan is last_of_window[w]:
-            on_step(f"backtest window {w + 1}/{inner + folds} done")
     seconds = time.perf_counter() - t0
     logger.debug("backtest: %d windows of %d series in %.1f s", inner + folds, len(series), seconds)
     forecasts, final, widths = select_honestly(
