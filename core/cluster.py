@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -121,24 +121,64 @@ def map_frame(client: Client, fn, frame, parts: int | None = None, what: str = "
     return pd.concat(gather(client, futures, what), ignore_index=True)
 
 
-def map_tasks(client: Client | None, fn, jobs: list[tuple], n_jobs: int = 1, what: str = "work") -> list:
-    """`fn(*job)` for every job, in order: as Dask tasks on the cluster, else with joblib here."""
+def map_tasks(
+    client: Client | None,
+    fn,
+    jobs: list[tuple],
+    n_jobs: int = 1,
+    what: str = "work",
+    on_done: Callable[[int], None] | None = None,
+) -> list:
+    """`fn(*job)` for every job, in order: as Dask tasks on the cluster, else with joblib here.
+
+    `on_done(i)` is called in this thread as job `i` finishes, in the order they finish (for
+    progress bars); the results come back in the jobs' order all the same.
+    """
+    done = on_done or (lambda i: None)
     if client is None:
         if n_jobs <= 1 or len(jobs) <= 1:
-            return [fn(*job) for job in jobs]
+            out = []
+            for i, job in enumerate(jobs):
+                out.append(fn(*job))
+                done(i)
+            return out
         from joblib import Parallel, delayed
 
-        return Parallel(n_jobs=min(n_jobs, len(jobs)))(delayed(fn)(*job) for job in jobs)
-    futures = client.map(fn, *zip(*jobs, strict=True), pure=False) if jobs else []
+        results = [None] * len(jobs)
+        parallel = Parallel(n_jobs=min(n_jobs, len(jobs)), return_as="generator_unordered")
+        for i, result in parallel(delayed(_numbered)(i, fn, job) for i, job in enumerate(jobs)):
+            results[i] = result
+            done(i)
+        return results
+    if not jobs:
+        return []
+    from distributed import as_completed
+
+    futures = client.map(fn, *zip(*jobs, strict=True), pure=False)
+    number = {f.key: i for i, f in enumerate(futures)}
+    for future in as_completed(futures):
+        if future.status != "finished":
+            break  # gather raises the failure below
+        done(number[future.key])
     return gather(client, futures, what)
+
+
+def _numbered(i: int, fn, job: tuple) -> tuple:
+    return i, fn(*job)
 
 
 def _call(fn, args: tuple):
     return fn(*args)
 
 
-def run_calls(client: Client | None, calls: list[tuple], n_jobs: int = 1, what: str = "work") -> list:
-    """`fn(*args)` for every `(fn, args)` in `calls`, in order, all submitted at once and gathered
-    once (as Dask tasks on the cluster, else with joblib here), so that no worker waits for a
-    slower group of calls before it gets the next."""
-    return map_tasks(client, _call, list(calls), n_jobs, what)
+def run_calls(
+    client: Client | None,
+    calls: list[tuple],
+    n_jobs: int = 1,
+    what: str = "work",
+    on_done: Callable[[int], None] | None = None,
+) -> list:
+    """`fn(*args)` for every `(fn, args)` in `calls`, in order, all submitted at once (as Dask
+    tasks on the cluster, else with joblib here), so that no worker waits for a slower group of
+    calls before it gets the next. `on_done(i)` as in map_tasks."""
+    return map_tasks(client, _call, list(calls), n_jobs, what, on_done)

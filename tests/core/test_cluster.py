@@ -1,8 +1,10 @@
-"""run_calls: mixed functions, submitted at once, come back in the order they were given."""
+"""run_calls: mixed functions, submitted at once, come back in the order they were given, and
+report each call as it finishes (progress bars) in the order they finish."""
 
 from __future__ import annotations
 
 import operator
+import time
 
 import pytest
 
@@ -12,12 +14,32 @@ CALLS = [(operator.add, (1, 2)), (divmod, (17, 5)), (operator.neg, (4,)), (max, 
 EXPECTED = [3, (3, 2), -4, 9]
 
 
+def nap(seconds: float, value: int) -> int:
+    time.sleep(seconds)
+    return value
+
+
+# The first call takes longest: on two processes the others finish before it.
+SLOW_FIRST = [(nap, (1.5, 0)), (nap, (0.0, 1)), (nap, (0.0, 2)), (nap, (0.0, 3))]
+
+
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_in_process_calls_keep_their_order(n_jobs):
     assert run_calls(None, CALLS, n_jobs) == EXPECTED
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_each_call_is_reported_as_it_finishes(n_jobs):
+    finished = []
+    assert run_calls(None, SLOW_FIRST, n_jobs, on_done=finished.append) == [0, 1, 2, 3]
+    assert sorted(finished) == [0, 1, 2, 3]
+    assert finished[-1] == (3 if n_jobs == 1 else 0)
 
 
 @pytest.mark.slow
 def test_cluster_calls_keep_their_order(cluster):
     assert run_calls(cluster, CALLS * 5) == EXPECTED * 5
     assert run_calls(cluster, []) == []
+    finished = []
+    assert run_calls(cluster, SLOW_FIRST, on_done=finished.append) == [0, 1, 2, 3]
+    assert sorted(finished) == [0, 1, 2, 3] and finished[-1] == 0

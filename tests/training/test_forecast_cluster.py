@@ -27,12 +27,17 @@ def long(sample):
 
 
 def test_backtest_fit_and_forecast_on_the_cluster_equal_one_process(cluster, small, long):
-    here = train_volume(long, small)
-    there = train_volume(long, small, client=cluster)
+    steps = {"here": [], "there": []}
+    here = train_volume(long, small, on_step=steps["here"].append)
+    there = train_volume(long, small, client=cluster, on_step=steps["there"].append)
     pd.testing.assert_frame_equal(there.backtest.forecasts, here.backtest.forecasts)
     pd.testing.assert_frame_equal(there.backtest.scores, here.backtest.scores)
     assert there.backtest.selection.to_dict() == here.backtest.selection.to_dict()
     assert "prophet" in here.backtest.forecasts  # Prophet really ran per series on the workers
+    windows = here.backtest.inner + small.forecast.backtest_folds
+    for seen in steps.values():  # every window reported once, as its last fit came back
+        assert sorted(seen[:-1]) == [f"backtest window {w}/{windows} done" for w in range(1, windows + 1)]
+        assert seen[-1] == "final models fitted"
     ids = here.forecaster.series_ids_
     pd.testing.assert_frame_equal(
         here.forecaster.predict(ids, 7, client=cluster), here.forecaster.predict(ids, 7)

@@ -73,6 +73,39 @@ def usable_inner(lengths: list[int], horizon: int, folds: int, period: int, inne
     return max(0, min(inner, spare))
 
 
+def plan_backtest(
+    series: dict[str, pd.DataFrame],
+    folds: int,
+    setup: Setup,
+    models: tuple[str, ...],
+    family: dict[str, str],
+    inner: int = INNER,
+) -> tuple[int, list[tuple], list[tuple]]:
+    """The windows of a backtest and every fit they need, as `(fn, args)` calls.
+
+    Returns:
+        the evidence windows the shortest series allows; per window and family
+        (window, history, actuals, Window); the calls: each family and window's global LightGBM
+        first (the longest), then one per series and window for the local models.
+    """
+    h = setup.horizon
+    inner = usable_inner([len(df) for df in series.values()], h, folds, setup.period, inner)
+    plans = []
+    for w in range(inner + folds):
+        back = (inner + folds - w) * h
+        for fam in sorted(set(family.values())):
+            members = [sid for sid in sorted(series) if family[sid] == fam]
+            train = {sid: series[sid].iloc[: len(series[sid]) - back] for sid in members}
+            test = {sid: series[sid].iloc[len(series[sid]) - back :].head(h) for sid in members}
+            future = {sid: t["ds"] for sid, t in test.items()}
+            plans.append((w, train, test, Window.plan(train, future, setup)))
+    # Every fit of every window is one call, submitted at once, so that no worker waits for a
+    # window or a family to finish.
+    calls = [(lgbm_forecasts, plan.lgbm_job(setup)) for *_, plan in plans if "lightgbm" in models]
+    calls += [(local_forecasts, job) for *_, plan in plans for job in plan.local_jobs(setup, models)]
+    return inner, plans, calls
+
+
 def backtest_volumes(
     series: dict[str, pd.DataFrame],
     folds: int,
@@ -92,25 +125,21 @@ def backtest_volumes(
             LightGBM) runs as a task on its workers.
     """
     family = family or {sid: "all" for sid in series}
-    h, evidence = setup.horizon, inner
-    inner = usable_inner([len(df) for df in series.values()], h, folds, setup.period, inner)
+    evidence = inner
     t0 = time.perf_counter()
-    plans = []  # (window, history, actuals, Window) per window and family
-    for w in range(inner + folds):
-        back = (inner + folds - w) * h
-        for fam in sorted(set(family.values())):
-            members = [sid for sid in sorted(series) if family[sid] == fam]
-            train = {sid: series[sid].iloc[: len(series[sid]) - back] for sid in members}
-            test = {sid: series[sid].iloc[len(series[sid]) - back :].head(h) for sid in members}
-            future = {sid: t["ds"] for sid, t in test.items()}
-            plans.append((w, train, test, Window.plan(train, future, setup)))
-    # Every fit of every window is one task, submitted at once and gathered once, so that no
-    # worker waits for a window or a family to finish; the global models go first (the longest).
-    calls = [(lgbm_forecasts, plan.lgbm_job(setup)) for *_, plan in plans if "lightgbm" in models]
-    calls += [(local_forecasts, job) for *_, plan in plans for job in plan.local_jobs(setup, models)]
-    results = iter(run_calls(client, calls, local_n_jobs(setup, models), "backtesting"))
+    inner, plans, calls = plan_backtest(series, folds, setup, models, family, inner)
+    window_of = [w for w, *_ in plans if "lightgbm" in models]
+    window_of += [w for w, *_, plan in plans for _ in plan.out]
+    left = {w: window_of.count(w) for w in set(window_of)}
+
+    def done(i: int) -> None:  # the progress bar advances as each window's last fit comes back
+        w = window_of[i]
+        left[w] -= 1
+        if left[w] == 0 and on_step is not None:
+            on_step(f"backtest window {w + 1}/{inner + folds} done")
+
+    results = iter(run_calls(client, calls, local_n_jobs(setup, models), "backtesting", done))
     global_fc = [next(results) if "lightgbm" in models else None for _ in plans]
-    last_of_window = {w: plan for w, *_, plan in plans}
     rows = []
     for (w, train, test, plan), lgbm in zip(plans, global_fc, strict=True):
         preds = plan.fill(lgbm, [next(results) for _ in plan.out])
@@ -121,8 +150,6 @@ def backtest_volumes(
             p.insert(4, "y", test[sid]["y"].to_numpy(float))
             p["scale"] = seasonal_naive_scale(train[sid]["y"].to_numpy(float), setup.period)
             rows.append(p)
-        if on_step is not None and plan is last_of_window[w]:
-            on_step(f"backtest window {w + 1}/{inner + folds} done")
     seconds = time.perf_counter() - t0
     logger.debug("backtest: %d windows of %d series in %.1f s", inner + folds, len(series), seconds)
     forecasts, final, widths = select_honestly(

@@ -45,15 +45,29 @@ def candidate_yhat(frame: pd.DataFrame, name: str) -> np.ndarray:
 def window_scores(forecasts: pd.DataFrame, models: tuple[str, ...]) -> pd.DataFrame:
     """MASE of every model per (id, window), as a ratio to that row's median model (NaN where
     the window's scale is undefined), with the window's first and last timestamps."""
-    rows = []
-    for (sid, w), g in forecasts.groupby(["id", "window"], sort=True):
-        row = {m: mase(g["y"], g[m], g["scale"].iloc[0]) for m in models}
-        rows.append({"id": sid, "window": w, "start": g["ds"].min(), "end": g["ds"].max(), **row})
-    table = pd.DataFrame(rows).set_index(["id", "window"])
-    errors = table[list(models)]
+    at = forecasts.groupby(["id", "window"], sort=True).indices
+    keys = sorted(at)
+    y, scale, ds = (forecasts[c].to_numpy() for c in ("y", "scale", "ds"))
+    y = y.astype(float)
+    start = np.empty(len(keys), dtype=ds.dtype)
+    end = np.empty(len(keys), dtype=ds.dtype)
+    table = np.empty((len(keys), len(models)))
+    # Windows of the same length are stacked into one array, so that every model's MASE is one
+    # vectorised mean per length, equal to metrics.mase on each window.
+    lengths = np.array([len(at[k]) for k in keys])
+    for n in np.unique(lengths):
+        which = np.flatnonzero(lengths == n)
+        rows = np.stack([at[keys[i]] for i in which])
+        start[which], end[which] = ds[rows].min(axis=1), ds[rows].max(axis=1)
+        for j, m in enumerate(models):
+            yhat = forecasts[m].to_numpy(float)
+            table[which, j] = np.mean(np.abs(y[rows] - yhat[rows]), axis=1) / scale[rows[:, 0]].astype(float)
+    index = pd.MultiIndex.from_tuples(keys, names=["id", "window"])
+    out = pd.DataFrame({"start": start, "end": end}, index=index)
+    errors = pd.DataFrame(table, index=index, columns=list(models))
     median = errors.median(axis=1).where(lambda m: m > 0)
-    table[list(models)] = errors.div(median, axis=0)
-    return table
+    out[list(models)] = errors.div(median, axis=0)
+    return out
 
 
 def choose(
@@ -105,7 +119,22 @@ def _choose(
     combine: str,
 ) -> str:
     """choose() on arrays whose columns are `models`."""
-    own_mean, fam_mean = _means(own), _means(family)
+    return _choose_by_means(
+        _means(own), _means(family), models, top_k, tolerance, own_weight, anchor, combine
+    )
+
+
+def _choose_by_means(
+    own_mean: np.ndarray,
+    fam_mean: np.ndarray,
+    models: tuple[str, ...],
+    top_k: int | None,
+    tolerance: float,
+    own_weight: float,
+    anchor: tuple[str, ...],
+    combine: str,
+) -> str:
+    """_choose() on the column means of the series' own and its family's errors."""
     score = own_weight * own_mean + (1 - own_weight) * fam_mean
     score = np.where(np.isnan(score), np.where(np.isnan(own_mean), fam_mean, own_mean), score)
     known = np.flatnonzero(~np.isnan(score))
@@ -165,30 +194,33 @@ def select_honestly(
     fams = np.array([family.get(s, "") for s in ids], dtype=object)
     ends, starts = scores["end"].to_numpy(), scores["start"].to_dict()
     errors = scores[list(models)].to_numpy(float)
+    own_rows = pd.Series(ids).groupby(ids, sort=False).indices  # id -> its rows in `scores`
+    fam_rows = pd.Series(fams).groupby(fams, sort=False).indices
     forecasts = forecasts.sort_values(["id", "window"], kind="stable").reset_index(drop=True)
     at = forecasts.groupby(["id", "window"], sort=True).indices
+    windows_of: dict[str, list] = {}
+    for sid, w in sorted(at):
+        windows_of.setdefault(sid, []).append(w)
     y = forecasts["y"].to_numpy(float)
     columns = {m: forecasts[m].to_numpy(float) for m in models}
     chosen = np.empty(len(forecasts), dtype=object)
     yhat, width = np.full(len(forecasts), np.nan), np.full(len(forecasts), np.nan)
     final, widths = {}, {}
-    for sid in sorted({s for s, _ in at}):
-        windows = sorted(w for s, w in at if s == sid)
-        mates = fams == family.get(sid, "")
+    # The family's pooled evidence depends only on the windows it covers and where the window
+    # starts: computed once per family, not once per series.
+    pooled: dict[tuple, np.ndarray] = {}
+    for sid, windows in windows_of.items():
+        fam = family.get(sid, "")
+        mine, mates = own_rows.get(sid, np.array([], int)), fam_rows[fam]
         for w in [*windows, windows[-1] + 1]:
             before = [v for v in windows if w - evidence <= v < w]
             start = starts[(sid, w)] if w <= windows[-1] else pd.Timestamp.max
-            in_before = np.isin(wins, before)
-            name = _choose(
-                errors[in_before & (ids == sid)],
-                errors[in_before & mates & (ends < start)],
-                models,
-                top_k,
-                tolerance,
-                own_weight,
-                anchor,
-                combine,
-            )
+            key = (fam, tuple(before), start)
+            if key not in pooled:
+                rows = mates[np.isin(wins[mates], before) & (ends[mates] < start)]
+                pooled[key] = _means(errors[rows])
+            own = _means(errors[mine[np.isin(wins[mine], before)]])
+            name = _choose_by_means(own, pooled[key], models, top_k, tolerance, own_weight, anchor, combine)
             past = np.concatenate([at[(sid, v)] for v in before]) if before else np.array([], int)
             half = _half_width(y[past], _combined(columns, name, past), level)
             if w > windows[-1]:
