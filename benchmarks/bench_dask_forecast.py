@@ -70,6 +70,25 @@ def task_profile(stream: list[dict], workers: int, wall: float) -> dict:
     }
 
 
+def threads_cpu() -> dict[str, float]:
+    """CPU seconds of this process per thread (by name; numbered pool threads summed), and of the
+    child processes it reaped (Prophet's Stan fits)."""
+    import re
+    import threading
+
+    import psutil
+
+    me = psutil.Process()
+    names = {t.native_id: re.sub(r"[-_ ]?\d+$", "", t.name) for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    for t in me.threads():
+        name = names.get(t.id, "other (not Python)")
+        out[name] = out.get(name, 0.0) + t.user_time + t.system_time
+    times = me.cpu_times()
+    out["children"] = times.children_user + times.children_system
+    return {k: round(v, 1) for k, v in sorted(out.items(), key=lambda kv: -kv[1]) if v >= 0.05}
+
+
 def cpu_seconds() -> float:
     """CPU time of this process and of every child process it has reaped (joblib's and Dask's
     worker processes once closed, and their Stan processes)."""
@@ -101,7 +120,10 @@ def main() -> None:
                 t0 = time.perf_counter()
                 results[peer] = train_volume(long, settings, client=client)
                 seconds[peer] = time.perf_counter() - t0
-            profile = task_profile(stream.data, workers, seconds[peer])
+                by_thread = {"driver": threads_cpu(), **client.run(threads_cpu)}
+            profile = task_profile(stream.data, workers, seconds[peer]) | {
+                "cpu_by_process_and_thread": by_thread
+            }
         else:
             t0 = time.perf_counter()
             results[peer] = train_volume(long, one if peer == "one_process" else settings)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import resource
 import time
@@ -33,6 +34,8 @@ from core.cluster import dask_client
 from core.config import load_config
 from training.forecasting.backtest import plan_backtest
 from training.forecasting.forecaster import setup_for
+
+logger = logging.getLogger("bench_dask_task_cpu")
 
 # Dask settings per variant, on top of what `local:N` sets (core/cluster.py).
 NO_TRIM = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
@@ -72,6 +75,12 @@ def measured_call(fn, args: tuple) -> dict[str, float]:
     }
 
 
+def warm_up(fn, args: tuple) -> None:
+    """Imports, Stan's first load and the statsforecast JIT of the process, then a pause."""
+    fn(*args)
+    time.sleep(3)
+
+
 def kind(fn, args) -> str:
     if fn.__name__ == "lgbm_forecasts":
         return "lightgbm (family)"
@@ -84,12 +93,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="times every call runs per variant")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
+        "--calls", type=int, help="measure this many of the calls, evenly spaced (default: all)"
+    )
+    parser.add_argument(
         "--variants",
         nargs="+",
         default=["in_process", "joblib", *VARIANTS],
         choices=["in_process", "joblib", *VARIANTS],
     )
     args = parser.parse_args()
+    logging.basicConfig(format="%(asctime)s %(message)s")
+    logger.setLevel(logging.INFO)
     settings = load_config()
     long = daily_series(args.series, 400)
     series = {sid: g[["ds", "y"]].reset_index(drop=True) for sid, g in long.groupby("series_id", sort=True)}
@@ -98,6 +112,8 @@ def main() -> None:
     models = tuple(settings.forecast.models)
     f = settings.forecast
     _, _, calls = plan_backtest(series, f.backtest_folds, setup, models, family, f.evidence_windows)
+    if args.calls:
+        calls = [calls[i] for i in np.linspace(0, len(calls) - 1, args.calls).round().astype(int)]
     with ExitStack() as stack:
         runners = {}
         # A nanny sets its `pre-spawn-environ` in this process's environment before it spawns a
@@ -107,7 +123,8 @@ def main() -> None:
             pool = get_reusable_executor(max_workers=args.workers)
             stack.callback(pool.shutdown, wait=True)
             runners["joblib"] = lambda fn, a, pool=pool: pool.submit(measured_call, fn, a).result()
-            list(pool.map(measured_call, *zip(*calls[-args.workers :], strict=True)))
+            # one warm-up per process: each holds its process until the others have theirs
+            list(pool.map(warm_up, *zip(*[calls[-1]] * args.workers, strict=True)))
         for v in args.variants:
             if v == "in_process":
                 runners[v] = measured_call
@@ -128,6 +145,7 @@ def main() -> None:
             for i, (fn, a) in enumerate(calls):
                 for v, runner in runners.items():
                     rows.append({"variant": v, "round": r, "call": i, "kind": kind(fn, a), **runner(fn, a)})
+                logger.info("round %d, call %d of %d done", r + 1, i + 1, len(calls))
     out = {}
     for v in runners:
         mine = [row for row in rows if row["variant"] == v]

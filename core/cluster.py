@@ -24,6 +24,11 @@ logger = logging.getLogger(__name__)
 LOCAL = re.compile(r"^local(?::(\d+))?$")
 REMOTE = re.compile(r"^(?:tcp|tls|ucx)://[^\s/:]+:\d+$|^[^\s/:]+:\d+$")
 CONNECT_TIMEOUT_S = 5
+# Dask settings of the clusters `local:N` starts (docs/scaling.md says what to set on an external
+# cluster). Dask's statistical profiler samples every thread of a worker every 10 ms, for its
+# dashboard's profile page, which a command's cluster never shows: measured on the forecast
+# fits, it costs CPU in every task (benchmarks/bench_dask_task_cpu.py, docs/benchmarks.md).
+LOCAL_CLUSTER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 
 def check_address(address: str) -> str:
@@ -50,13 +55,19 @@ def dask_client(address: str | None) -> Iterator[Client | None]:
 
     local = LOCAL.match(address)
     if local:
+        import dask
+
         workers = int(local.group(1) or min(os.cpu_count() or 2, 4))
-        with (
-            LocalCluster(
-                n_workers=workers, threads_per_worker=1, dashboard_address=None, processes=True
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+        environ = dict(os.environ)
+        with dask.config.set(LOCAL_CLUSTER_CONFIG):  # read by the nannies and workers as they start
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
+        # Each nanny writes its `pre-spawn-environ` (OMP_NUM_THREADS=1, MALLOC_TRIM_THRESHOLD_...)
+        # into this process's environment to pass it to its worker; the command's own later
+        # children (Stan, joblib) keep the environment the user gave it.
+        for key in set(os.environ) - set(environ):
+            del os.environ[key]
+        os.environ.update(environ)
+        with cluster, Client(cluster) as client:
             logger.info("started a local Dask cluster of %d workers", workers)
             yield client
         return
