@@ -86,18 +86,29 @@ def load_set(name: str) -> tuple[dict[str, pd.DataFrame], dict[str, str], int]:
     return series, {sid: name for sid in series}, horizon
 
 
-def candidate_forecasts(name: str, cache: Path) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Every candidate's backtest forecasts of one set (from the cache when there)."""
+def candidate_forecasts(
+    name: str, cache: Path, refit: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Every candidate's backtest forecasts of one set (from the cache when there); the `refit`
+    models backtested again with the current code (cached apart, under their names)."""
     path = cache / f"{name}_e{EVIDENCE_MAX}_f{FOLDS}.parquet"
     series, family, horizon = load_set(name)
-    if path.exists():
-        return pd.read_parquet(path), family
     periods = max((detect_periods(df["ds"]) for df in series.values()), key=lambda p: p[-1])
-    bt = backtest_volumes(series, FOLDS, Setup(horizon, periods), MODELS, family, inner=EVIDENCE_MAX)
-    raw = bt.forecasts.drop(columns=HONEST)
-    cache.mkdir(parents=True, exist_ok=True)
-    raw.to_parquet(path)
-    return raw, family
+    setup = Setup(horizon, periods)
+    if not path.exists():
+        bt = backtest_volumes(series, FOLDS, setup, MODELS, family, inner=EVIDENCE_MAX)
+        cache.mkdir(parents=True, exist_ok=True)
+        bt.forecasts.drop(columns=HONEST).to_parquet(path)
+    raw = pd.read_parquet(path)
+    if not refit:
+        return raw, family
+    again = cache / f"{path.stem}_refit_{'+'.join(refit)}.parquet"
+    if not again.exists():
+        bt = backtest_volumes(series, FOLDS, setup, refit, family, inner=EVIDENCE_MAX)
+        bt.forecasts.drop(columns=HONEST).to_parquet(again)
+    new = pd.read_parquet(again)
+    cols = [c for c in new if any(c == m or c.startswith(f"{m}_") for m in refit)]
+    return raw.drop(columns=cols).merge(new[["id", "ds", *cols]], on=["id", "ds"], validate="1:1"), family
 
 
 def rules() -> dict[str, tuple[tuple[str, ...], int, Rule | Nested]]:
@@ -173,11 +184,14 @@ def main() -> None:
     ap.add_argument("--sets", default=",".join([*SETS, "generated_daily", "generated_hourly"]))
     ap.add_argument("--cache", default=".cache/validate_selection", help="Candidate forecasts (Parquet).")
     ap.add_argument("--top", type=int, default=15, help="Rules to print, best first.")
+    ap.add_argument(
+        "--refit", default="", help="Models to backtest again with the current code, e.g. prophet."
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     per_set, pairs = {}, {}
     for name in args.sets.split(","):
-        raw, family = candidate_forecasts(name, Path(args.cache))
+        raw, family = candidate_forecasts(name, Path(args.cache), tuple(filter(None, args.refit.split(","))))
         means = replay(raw, family)
         per_set[name], pairs[name] = means, int(means.name)
     table = pd.DataFrame(per_set)

@@ -126,7 +126,8 @@ def _choose(own: np.ndarray, family: np.ndarray, models: tuple[str, ...], rule: 
     if len(known) == 0:
         return models[0] if len(models) == 1 else "median:" + "+".join(sorted(models))
     order = known[np.argsort(score[known], kind="stable")]
-    limit = score[order[0]] * (1 + rule.tolerance)
+    # inf * 0 is NaN: a perfect model (relative error 0) must not empty an unlimited choice
+    limit = np.inf if np.isinf(rule.tolerance) else score[order[0]] * (1 + rule.tolerance)
     best = [models[i] for i in order if score[i] <= limit and models[i] not in rule.anchor]
     k = len(models) if rule.top_k is None else max(rule.top_k, len(rule.anchor))
     top = sorted(([m for m in rule.anchor if m in models] + best)[:k])
