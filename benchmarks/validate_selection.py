@@ -184,6 +184,7 @@ def main() -> None:
     ap.add_argument("--sets", default=",".join([*SETS, "generated_daily", "generated_hourly"]))
     ap.add_argument("--cache", default=".cache/validate_selection", help="Candidate forecasts (Parquet).")
     ap.add_argument("--top", type=int, default=15, help="Rules to print, best first.")
+    ap.add_argument("--table", help="Write every rule's per-set means here (CSV).")
     ap.add_argument(
         "--refit", default="", help="Models to backtest again with the current code, e.g. prophet."
     )
@@ -197,6 +198,8 @@ def main() -> None:
     table = pd.DataFrame(per_set)
     table["mean_of_sets"] = table.mean(axis=1)
     table = table.sort_values("mean_of_sets")
+    if args.table:
+        table.to_csv(args.table)
     current = "all_e4_kall_median"
     out = {
         "sets": pairs,

@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training.forecasting.prophet_model import fit_prophet, predict_prophet
 from training.forecasting.selection import Nested, Rule, candidate_yhat, choose, members, select_honestly
 
 MODELS = ("m1", "m2", "m3", "m4")
@@ -57,16 +56,3 @@ def test_nested_choices_use_only_earlier_windows():
     last = a["window"] == 5
     assert (a.loc[last, "model"] == b.loc[last, "model"]).all()  # chosen before its data was seen
     assert not np.allclose(a.loc[last, "yhat"], b.loc[last, "yhat"])  # ... which did change
-
-
-def test_prophet_gives_weekends_their_own_daily_profile():
-    """Sub-daily series with weekday and weekend rows: one daily profile each, so a weekend
-    without the weekday's peak is forecast without it."""
-    ds = pd.date_range("2025-01-06", periods=24 * 7 * 4, freq="h")
-    peak = np.where((ds.hour >= 9) & (ds.hour < 17) & (ds.dayofweek < 5), 50.0, 0.0)
-    y = 20 + peak + np.random.default_rng(0).normal(0, 1, len(ds))
-    train, test = slice(0, 24 * 7 * 3), slice(24 * 7 * 3, None)
-    m = fit_prophet(pd.DataFrame({"ds": ds[train], "y": y[train]}), sub_daily=True)
-    assert {"daily_weekday", "daily_weekend"} <= set(m.seasonalities)
-    fc = predict_prophet(m, pd.Series(ds[test]))["yhat"].to_numpy()
-    assert np.abs(fc - y[test]).mean() < 5  # one shared profile misses weekends by ~20

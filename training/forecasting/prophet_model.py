@@ -40,7 +40,7 @@ def fit_prophet(
 
     Yearly seasonality only with two years of history (Prophet's own rule); the country's holidays
     and the promotion windows only when they are given (a user's series gets its own country, never
-    a default one); sub-daily series keep their daily profile (see _daily_profiles).
+    a default one); sub-daily series keep their daily profile.
     """
     from prophet import Prophet
 
@@ -50,41 +50,15 @@ def fit_prophet(
     m = Prophet(
         yearly_seasonality=span >= pd.Timedelta(days=730),
         weekly_seasonality=True,
-        daily_seasonality=False,
+        daily_seasonality=sub_daily,
         holidays=promotions if promotions is not None and len(promotions) else None,
         interval_width=interval,
         uncertainty_samples=200,
     )
     if country:
         m.add_country_holidays(country_name=country)
-    if sub_daily:
-        _daily_profiles(m, df["ds"])
-    m.fit(_with_conditions(m, df[["ds", "y"]]))
+    m.fit(df[["ds", "y"]])
     return m
-
-
-def _daily_profiles(m, ds: pd.Series) -> None:
-    """A daily profile with as many harmonics as the rows of a day resolve (one per four rows, at
-    least Prophet's default 4, at most 10), and one profile for weekdays and one for weekends when
-    the series has both: Prophet's single additive profile gives a weekend the weekday's peaks,
-    which misses most of a Saturday of electricity demand or contact volume."""
-    ds = pd.to_datetime(ds)
-    per_day = int(ds.groupby(ds.dt.normalize()).size().median())
-    order = min(10, max(4, per_day // 4))
-    weekend = ds.dt.dayofweek >= 5
-    if weekend.any() and not weekend.all():
-        m.add_seasonality(name="daily_weekday", period=1, fourier_order=order, condition_name="weekday")
-        m.add_seasonality(name="daily_weekend", period=1, fourier_order=order, condition_name="weekend")
-    else:
-        m.add_seasonality(name="daily", period=1, fourier_order=order)
-
-
-def _with_conditions(m, df: pd.DataFrame) -> pd.DataFrame:
-    """`df` with the columns the model's conditional seasonalities need."""
-    if not any(s["condition_name"] for s in m.seasonalities.values()):
-        return df
-    weekend = pd.to_datetime(df["ds"]).dt.dayofweek >= 5
-    return df.assign(weekday=~weekend.to_numpy(), weekend=weekend.to_numpy())
 
 
 def predict_prophet(m, ds: pd.Series) -> pd.DataFrame:
@@ -95,7 +69,7 @@ def predict_prophet(m, ds: pd.Series) -> pd.DataFrame:
     state = np.random.get_state()
     np.random.seed(0)
     try:
-        fc = m.predict(_with_conditions(m, pd.DataFrame({"ds": pd.to_datetime(ds).to_numpy()})))
+        fc = m.predict(pd.DataFrame({"ds": pd.to_datetime(ds).to_numpy()}))
     finally:
         np.random.set_state(state)
     out = fc[["yhat", "yhat_lower", "yhat_upper"]]
