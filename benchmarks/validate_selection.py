@@ -2,13 +2,15 @@
 benchmark's folds.
 
 The validation sets: the real families of benchmarks/real_series.py (Chicago L stations; US
-births and Victoria's daily demand; two half-hourly electricity series alone in their family) and
-the project's generated series (seed 2027: every third of its 49 daily series, and the hourly
-totals). Every candidate
+births and Victoria's daily demand; two half-hourly electricity series alone in their family;
+since session 4 a pizza place's daily sales per type and its hourly sales, and New York's daily
+departures per airport) and the project's generated series (seed 2027: every third of its 49
+daily series, and the hourly totals). Every candidate
 model is backtested once per set (the windows `forecast backtest` uses, with EVIDENCE_MAX windows
 of evidence before the reported folds) and cached on disk (Parquet under --cache); the rules are
 then replayed on those forecasts, each choosing per window from the windows before it only, and
-scored on the same reported (series, fold) pairs.
+scored on the same reported (series, fold) pairs. `--refit MODEL` backtests one candidate again
+with the current code (cached apart), to validate a change to that candidate.
 
 A rule's figure is the mean over the sets of each set's mean MASE, so that a set with many series
 does not decide alone; the per-set means are printed too. The rule with the lowest figure ships
@@ -22,7 +24,7 @@ Rules (selection.select_honestly's parameters):
   - anchor: LightGBM always in the combination (a prior for the global model) or not;
   - median: the median instead of the mean of three;
   - kall: the mean or median of every model with evidence (no ranking);
-  plus median_all (every model's median, no selection) and each model alone.
+  plus median_all (every model's median, no selection), each model alone, and adaptive_rules().
 
     nice .venv/bin/python benchmarks/validate_selection.py [--sets chicago,births,...] [--cache DIR]
 """
@@ -200,7 +202,7 @@ def main() -> None:
     table = table.sort_values("mean_of_sets")
     if args.table:
         table.to_csv(args.table)
-    current = "all_e4_kall_median"
+    current = "nested_median|best3lgbm_own0.0"
     out = {
         "sets": pairs,
         "best": table.head(args.top).round(4).to_dict("index"),
