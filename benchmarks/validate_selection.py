@@ -2,13 +2,15 @@
 benchmark's folds.
 
 The validation sets: the real families of benchmarks/real_series.py (Chicago L stations; US
-births and Victoria's daily demand; two half-hourly electricity series alone in their family) and
-the project's generated series (seed 2027: every third of its 49 daily series, and the hourly
-totals). Every candidate
+births and Victoria's daily demand; two half-hourly electricity series alone in their family;
+since session 4 a pizza place's daily sales per type and its hourly sales, and New York's daily
+departures per airport) and the project's generated series (seed 2027: every third of its 49
+daily series, and the hourly totals). Every candidate
 model is backtested once per set (the windows `forecast backtest` uses, with EVIDENCE_MAX windows
 of evidence before the reported folds) and cached on disk (Parquet under --cache); the rules are
 then replayed on those forecasts, each choosing per window from the windows before it only, and
-scored on the same reported (series, fold) pairs.
+scored on the same reported (series, fold) pairs. `--refit MODEL` backtests one candidate again
+with the current code (cached apart), to validate a change to that candidate.
 
 A rule's figure is the mean over the sets of each set's mean MASE, so that a set with many series
 does not decide alone; the per-set means are printed too. The rule with the lowest figure ships
@@ -22,7 +24,7 @@ Rules (selection.select_honestly's parameters):
   - anchor: LightGBM always in the combination (a prior for the global model) or not;
   - median: the median instead of the mean of three;
   - kall: the mean or median of every model with evidence (no ranking);
-  plus median_all (every model's median, no selection) and each model alone.
+  plus median_all (every model's median, no selection), each model alone, and adaptive_rules().
 
     nice .venv/bin/python benchmarks/validate_selection.py [--sets chicago,births,...] [--cache DIR]
 """
@@ -41,7 +43,14 @@ from real_series import SETS
 from training.forecasting.backtest import backtest_volumes
 from training.forecasting.calendar import detect_periods
 from training.forecasting.candidates import MODELS, Setup
-from training.forecasting.selection import candidate_yhat, score_table, select_honestly, window_scores
+from training.forecasting.selection import (
+    Nested,
+    Rule,
+    candidate_yhat,
+    score_table,
+    select_honestly,
+    window_scores,
+)
 
 FOLDS = 3
 EVIDENCE_MAX = 6
@@ -79,21 +88,33 @@ def load_set(name: str) -> tuple[dict[str, pd.DataFrame], dict[str, str], int]:
     return series, {sid: name for sid in series}, horizon
 
 
-def candidate_forecasts(name: str, cache: Path) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Every candidate's backtest forecasts of one set (from the cache when there)."""
+def candidate_forecasts(
+    name: str, cache: Path, refit: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Every candidate's backtest forecasts of one set (from the cache when there); the `refit`
+    models backtested again with the current code (cached apart, under their names)."""
     path = cache / f"{name}_e{EVIDENCE_MAX}_f{FOLDS}.parquet"
     series, family, horizon = load_set(name)
-    if path.exists():
-        return pd.read_parquet(path), family
     periods = max((detect_periods(df["ds"]) for df in series.values()), key=lambda p: p[-1])
-    bt = backtest_volumes(series, FOLDS, Setup(horizon, periods), MODELS, family, inner=EVIDENCE_MAX)
-    raw = bt.forecasts.drop(columns=HONEST)
-    cache.mkdir(parents=True, exist_ok=True)
-    raw.to_parquet(path)
-    return raw, family
+    setup = Setup(horizon, periods)
+    if not path.exists():
+        bt = backtest_volumes(series, FOLDS, setup, MODELS, family, inner=EVIDENCE_MAX)
+        cache.mkdir(parents=True, exist_ok=True)
+        bt.forecasts.drop(columns=HONEST).to_parquet(path)
+    raw = pd.read_parquet(path)
+    if not refit:
+        return raw, family
+    again = cache / f"{path.stem}_refit_{'+'.join(refit)}.parquet"
+    if not again.exists():
+        bt = backtest_volumes(series, FOLDS, setup, refit, family, inner=EVIDENCE_MAX)
+        bt.forecasts.drop(columns=HONEST).to_parquet(again)
+    new = pd.read_parquet(again)
+    cols = [c for c in new if any(c == m or c.startswith(f"{m}_") for m in refit)]
+    return raw.drop(columns=cols).merge(new[["id", "ds", *cols]], on=["id", "ds"], validate="1:1"), family
 
 
-def rules() -> dict[str, dict]:
+def rules() -> dict[str, tuple[tuple[str, ...], int, Rule | Nested]]:
+    """tag -> (models, evidence windows, rule)."""
     out = {}
     for set_name, models in MODEL_SETS.items():
         for e in (2, 4, 6):
@@ -103,32 +124,57 @@ def rules() -> dict[str, dict]:
                         for combine in ("ensemble", "median") if k == 3 else ("ensemble",):
                             tag = f"{set_name}_e{e}_k{k}_own{own}" + ("_lgbm" if anchor else "")
                             tag += "_median" if combine == "median" else ""
-                            out[tag] = dict(models=models, evidence=e, top_k=k, own_weight=own)
-                            out[tag].update(anchor=anchor, combine=combine)
+                            out[tag] = (models, e, Rule(k, own_weight=own, anchor=anchor, combine=combine))
             for combine in ("ensemble", "median"):  # every model with evidence, no ranking
-                out[f"{set_name}_e{e}_kall_{combine}"] = dict(
-                    models=models, evidence=e, top_k=None, own_weight=0.5, anchor=(), combine=combine
+                out[f"{set_name}_e{e}_kall_{combine}"] = (models, e, Rule(combine=combine))
+    out.update(adaptive_rules())
+    return out
+
+
+def adaptive_rules() -> dict[str, tuple[tuple[str, ...], int, Rule | Nested]]:
+    """Session 4's rules that adapt per series to its own (and its family's) evidence, declared
+    before they were replayed; all six models, four evidence windows (the shipped setting)."""
+    out = {}
+    for own in (0.5, 0.0):
+        for tol in (0.1, 0.25, 0.5):  # the spread: all models when they agree, the leaders when not
+            for combine in ("ensemble", "median"):
+                out[f"spread_tol{tol}_{combine}_own{own}"] = (
+                    MODELS,
+                    4,
+                    Rule(tolerance=tol, own_weight=own, combine=combine),
                 )
+        for k in (None, 3):  # inverse-error weights, shrunk towards equal weights
+            for shrink in (0.0, 0.5):
+                rule = Rule(k, own_weight=own, combine="weighted", shrink=shrink)
+                out[f"weighted_k{k or 'all'}_shrink{shrink}_own{own}"] = (MODELS, 4, rule)
+        median = Rule(combine="median")
+        best = {k: Rule(k, combine="ensemble") for k in (1, 2, 3)}
+        lgbm3 = Rule(3, anchor=("lightgbm",), combine="ensemble")
+        subsets = {
+            "median|best3": (median, best[3]),
+            "median|best2": (median, best[2]),
+            "median|best1|best2|best3": (median, best[1], best[2], best[3]),
+            "median|best3lgbm": (median, lgbm3),
+        }
+        for name, sub in subsets.items():
+            out[f"nested_{name}_own{own}"] = (MODELS, 4, Nested(sub, own_weight=own))
     return out
 
 
 def replay(raw: pd.DataFrame, family: dict[str, str]) -> pd.Series:
-    """Mean MASE of every rule and every model alone over the same reported (series, fold) pairs."""
+    """Mean MASE of every rule and every model alone over the same reported (series, fold) pairs.
+
+    A Nested rule is replayed without the first EVIDENCE_MAX - 4 windows, so that, as in the
+    shipped backtest (4 evidence windows before the folds), the rules it compares have forecast
+    only the windows that the backtest has."""
     cols = {"median_all": raw.assign(yhat=candidate_yhat(raw, "median:" + "+".join(MODELS)))}
     scores = {models: window_scores(raw, models) for models in MODEL_SETS.values()}
-    for tag, r in rules().items():
-        cols[tag] = select_honestly(
-            raw,
-            r["models"],
-            r["evidence"],
-            0.8,
-            family,
-            r["top_k"],
-            own_weight=r["own_weight"],
-            anchor=r["anchor"],
-            combine=r["combine"],
-            scores=scores[r["models"]],
-        )[0]
+    trimmed = raw[raw["window"] >= EVIDENCE_MAX - 4]
+    for tag, (models, evidence, rule) in rules().items():
+        if isinstance(rule, Nested):
+            cols[tag] = select_honestly(trimmed, models, evidence, 0.8, family, rule)[0]
+        else:
+            cols[tag] = select_honestly(raw, models, evidence, 0.8, family, rule, scores[models])[0]
     table = {tag: score_table(fc, MODELS)["selected"] for tag, fc in cols.items()}
     table = pd.concat([score_table(cols["median_all"], MODELS)[list(MODELS)], pd.DataFrame(table)], axis=1)
     table = table[np.isfinite(table).all(axis=1)]
@@ -140,17 +186,23 @@ def main() -> None:
     ap.add_argument("--sets", default=",".join([*SETS, "generated_daily", "generated_hourly"]))
     ap.add_argument("--cache", default=".cache/validate_selection", help="Candidate forecasts (Parquet).")
     ap.add_argument("--top", type=int, default=15, help="Rules to print, best first.")
+    ap.add_argument("--table", help="Write every rule's per-set means here (CSV).")
+    ap.add_argument(
+        "--refit", default="", help="Models to backtest again with the current code, e.g. prophet."
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     per_set, pairs = {}, {}
     for name in args.sets.split(","):
-        raw, family = candidate_forecasts(name, Path(args.cache))
+        raw, family = candidate_forecasts(name, Path(args.cache), tuple(filter(None, args.refit.split(","))))
         means = replay(raw, family)
         per_set[name], pairs[name] = means, int(means.name)
     table = pd.DataFrame(per_set)
     table["mean_of_sets"] = table.mean(axis=1)
     table = table.sort_values("mean_of_sets")
-    current = "all_e4_k3_own0.5"
+    if args.table:
+        table.to_csv(args.table)
+    current = "nested_median|best3lgbm_own0.0"
     out = {
         "sets": pairs,
         "best": table.head(args.top).round(4).to_dict("index"),
@@ -158,6 +210,7 @@ def main() -> None:
         "current_rank": int(table.index.get_loc(current)) + 1,
         "models_alone": table.loc[list(MODELS)].round(4).to_dict("index"),
         "median_all": table.loc["median_all"].round(4).to_dict(),
+        "adaptive_rules": table.loc[list(adaptive_rules())].round(4).to_dict("index"),
         "rules": len(table),
     }
     print(json.dumps(out, indent=2))

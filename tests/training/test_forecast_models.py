@@ -11,7 +11,15 @@ from training.forecasting.candidates import Setup, forecast_window, stats_foreca
 from training.forecasting.forecaster import VolumeForecaster, train_volume
 from training.forecasting.global_lgbm import GlobalLGBM, lags_for
 from training.forecasting.metrics import mase, seasonal_naive_scale
-from training.forecasting.selection import COMBINE, TOP_K, candidate_yhat, choose, select_honestly
+from training.forecasting.selection import (
+    RULE,
+    Nested,
+    Rule,
+    candidate_yhat,
+    choose,
+    members,
+    select_honestly,
+)
 from training.forecasting.series_checks import check_series
 from training.forecasting.user import backtest_user_series, to_series
 
@@ -80,7 +88,7 @@ def _pooled_choice(fc: pd.DataFrame, sid: str, windows: list[int]) -> str:
 
 def test_each_fold_uses_the_pooled_top_models_of_the_windows_before(backtest):
     raw = backtest.forecasts.drop(columns=["model", "yhat", "yhat_lower", "yhat_upper"])
-    fc, final, _ = select_honestly(raw, CHEAP, 4, 0.8, None, top_k=3, combine="ensemble")
+    fc, final, _ = select_honestly(raw, CHEAP, 4, 0.8, None, Rule(top_k=3, combine="ensemble"))
     for sid, g in fc.groupby("id"):
         for w in (4, 5, 6):
             rows = g[g["window"] == w]
@@ -89,22 +97,35 @@ def test_each_fold_uses_the_pooled_top_models_of_the_windows_before(backtest):
         assert final[sid] == _pooled_choice(fc, sid, [3, 4, 5, 6])
 
 
-def test_the_default_rule_is_the_median_of_every_model_with_evidence(backtest):
-    """The rule chosen on benchmarks/validate_selection.py: no ranking, the median of all."""
+def test_the_default_rule_chooses_per_window_between_the_median_and_the_best_three(backtest):
+    """The rule chosen on benchmarks/validate_selection.py: per series and window, the median of
+    every model or the mean of the 3 best with LightGBM, whichever did better on the windows
+    before; the median where nothing came before."""
     fc = backtest.forecasts
-    assert (TOP_K, COMBINE) == (None, "median")
+    assert (
+        Nested((Rule(combine="median"), Rule(3, anchor=("lightgbm",), combine="ensemble")), own_weight=0.0)
+        == RULE
+    )
     assert backtest.inner == INNER == 4 and sorted(fc["window"].unique()) == list(range(7))
     every = "median:" + "+".join(sorted(CHEAP))
-    assert (fc.loc[fc["window"] >= 1, "model"] == every).all() and set(backtest.selection) == {every}
-    rows = fc[(fc["window"] >= 4) & ~fc["closed"]]
-    np.testing.assert_allclose(rows["yhat"], np.median(rows[list(CHEAP)].to_numpy(), axis=1))
+    assert (fc.loc[fc["window"] == 0, "model"] == every).all()
+    for name in fc["model"].unique():
+        assert name == every or (
+            name.startswith("ensemble:") and "lightgbm" in members(name) and len(members(name)) == 3
+        )
+    raw = fc.drop(columns=["model", "yhat", "yhat_lower", "yhat_upper"])
+    sub = [select_honestly(raw, CHEAP, 4, 0.8, None, r)[0] for r in RULE.rules]
+    for sub_fc in sub:  # each window's rows are one of the two rules' honest rows
+        assert (sub_fc["id"].to_numpy() == fc["id"].to_numpy()).all()
+    picked = np.where(fc["model"] == every, sub[0]["yhat"], sub[1]["yhat"])
+    np.testing.assert_allclose(fc["yhat"], picked)
 
 
 def test_pooling_outvotes_one_series_noise_and_no_evidence_gives_the_median():
     own = pd.DataFrame({"a": [0.5], "b": [1.0], "c": [1.5], "d": [0.9]})
     family = pd.DataFrame({"a": [3.0] * 4, "b": [1.0] * 4, "c": [0.8] * 4, "d": [0.9] * 4})
     # "a" won the series' only window by luck but is the family's worst: it is not in the top 3
-    assert choose(own, family, ("a", "b", "c", "d"), top_k=3, combine="ensemble") == "ensemble:b+c+d"
+    assert choose(own, family, ("a", "b", "c", "d"), Rule(top_k=3, combine="ensemble")) == "ensemble:b+c+d"
     empty = own.iloc[:0]
     assert choose(empty, empty, ("a", "b", "c")) == "median:a+b+c"
     frame = pd.DataFrame({"a": [1.0], "b": [2.0], "c": [100.0]})
@@ -115,9 +136,12 @@ def test_an_anchor_is_always_combined_and_the_median_replaces_the_mean():
     own = pd.DataFrame({"a": [0.5], "b": [1.0], "c": [1.5], "d": [0.9]})
     family = own.copy()
     # "c" is the worst by the evidence, but an anchor stays in; the best others fill up to top_k
-    assert choose(own, family, ("a", "b", "c", "d"), 3, anchor=("c",), combine="ensemble") == "ensemble:a+c+d"
-    assert choose(own, family, ("a", "b", "c", "d"), top_k=1, anchor=("c",)) == "c"
-    assert choose(own, family, ("a", "b", "c", "d"), top_k=3, combine="median") == "median:a+b+d"
+    assert (
+        choose(own, family, ("a", "b", "c", "d"), Rule(3, anchor=("c",), combine="ensemble"))
+        == "ensemble:a+c+d"
+    )
+    assert choose(own, family, ("a", "b", "c", "d"), Rule(top_k=1, anchor=("c",))) == "c"
+    assert choose(own, family, ("a", "b", "c", "d"), Rule(top_k=3, combine="median")) == "median:a+b+d"
     assert choose(own, family, ("a", "b", "c", "d")) == "median:a+b+c+d"  # the default: every model
 
 
@@ -331,12 +355,12 @@ def test_pooled_evidence_is_only_what_ended_before_the_window():
     mine = _windows("a", "2025-01-01", {"m1": 1.0, "m2": 2.0, "m3": 3.0, "m4": 3.5})
     # "b" says m1 is by far the worst; it helps "a" only if its windows ended before "a"'s last one
     other = {"m1": 50.0, "m2": 2.0, "m3": 3.0, "m4": 3.5}
-    rule = dict(top_k=3, combine="ensemble")
+    rule = Rule(top_k=3, combine="ensemble")
     later = select_honestly(
-        pd.concat([mine, _windows("b", "2025-01-04", other)]), ("m1", "m2", "m3", "m4"), 2, 0.8, **rule
+        pd.concat([mine, _windows("b", "2025-01-04", other)]), ("m1", "m2", "m3", "m4"), 2, 0.8, rule=rule
     )
     earlier = select_honestly(
-        pd.concat([mine, _windows("b", "2024-12-01", other)]), ("m1", "m2", "m3", "m4"), 2, 0.8, **rule
+        pd.concat([mine, _windows("b", "2024-12-01", other)]), ("m1", "m2", "m3", "m4"), 2, 0.8, rule=rule
     )
     a_later, a_earlier = (r[0].query("id == 'a' and window == 2")["model"].iloc[0] for r in (later, earlier))
     assert a_later == "ensemble:m1+m2+m3"  # b's windows overlap or follow a's: not used
