@@ -49,7 +49,7 @@ EXTRA = {
 
 
 def inner_cv(params, M, y, splits, seed: int, stop: bool):
-    native, budget = _native({**DEFAULT_PARAMS, **params}, seed, len(y))
+    native, budget = _native({**DEFAULT_PARAMS, **params}, seed)
     callbacks = [lgb.early_stopping(50, verbose=False)] if stop else []
     res = lgb.cv(native, lgb.Dataset(M, y), budget, folds=splits, callbacks=callbacks, return_cvbooster=True)
     n = len(res["valid binary_logloss-mean"])
@@ -95,7 +95,7 @@ def main(name: str, seed: int) -> None:
         lin_oof = model._cv_linear(F, ytr, splits)
         lin_test = LogisticBaseline().fit(F, ytr).decision_function(Xte[model.feature_names_])
         for c in cands.values():
-            native, _ = _native({**DEFAULT_PARAMS, **c["params"]}, seed, len(ytr))
+            native, _ = _native({**DEFAULT_PARAMS, **c["params"]}, seed)
             c["refit"] = lgb.train(native, lgb.Dataset(M, ytr), c["trees"]).predict(Mte, raw_score=True)
             c["bag"] = np.mean(
                 [b.predict(Mte, raw_score=True, num_iteration=c["trees"]) for b in c["boosters"]], 0
