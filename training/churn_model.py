@@ -73,14 +73,17 @@ def params_for(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     return candidates
 
 
-def _native(params: dict[str, Any], seed: int, rows: int) -> tuple[dict[str, Any], int]:
+def _native(params: dict[str, Any], seed: int) -> tuple[dict[str, Any], int]:
     """scikit-learn style LightGBM parameters as the native API takes them, and the tree budget.
 
-    Below 50,000 rows one thread is faster: the per-tree work is too small to share out.
+    Always one thread, as the forecasters' LightGBM: below 50,000 rows the per-tree work is too
+    small to share out, and above it two OpenMP threads on a busy machine (a shared server, the
+    test suite's two workers) wait for each other: 60 rounds on CDNOW's 120,000 stacked rows took
+    24-95 s with two threads and 4-5 s with one (docs/benchmarks.md, CDNOW).
     """
     native = {k: v for k, v in params.items() if k not in ("n_estimators", "random_state", "n_jobs")}
     native |= {"objective": "binary", "metric": "binary_logloss", "verbose": -1, "seed": seed}
-    return native | {"num_threads": 1 if rows < 50_000 else 2}, int(params["n_estimators"])
+    return native | {"num_threads": 1}, int(params["n_estimators"])
 
 
 class ChurnModel:
@@ -175,7 +178,7 @@ class ChurnModel:
     def _cv_trees(self, params, M, y, splits) -> tuple[int, np.ndarray, list[lgb.Booster]]:
         """Early stopping on the folds' mean log loss: the tree count, out-of-fold raw scores
         (NaN on rows no fold validates) and the fold boosters."""
-        native, budget = _native(params, self.random_state, len(y))
+        native, budget = _native(params, self.random_state)
         res = lgb.cv(
             native,
             lgb.Dataset(M, y, free_raw_data=False),
@@ -198,7 +201,7 @@ class ChurnModel:
         return oof
 
     def _fit_trees(self, M: pd.DataFrame, y: np.ndarray, n_trees: int, client=None) -> lgb.Booster:
-        native, _ = _native(self.params, self.random_state, len(y))
+        native, _ = _native(self.params, self.random_state)
         if client is not None:
             from training.distributed_trees import fit_trees_on_cluster
 
@@ -282,7 +285,7 @@ class ChurnModel:
             splits = StratifiedKFold(k, shuffle=True, random_state=self.random_state).split(M, y)
         oof = np.zeros(len(y))
         for tr, te in splits:
-            native, _ = _native(self.params, self.random_state, len(y))
+            native, _ = _native(self.params, self.random_state)
             z = lgb.train(native, lgb.Dataset(M.iloc[tr], y[tr]), n_trees).predict(M.iloc[te], raw_score=True)
             if self.linear_weight_:
                 lin = LogisticBaseline().fit(F.iloc[tr], y[tr]).decision_function(F.iloc[te])

@@ -9,7 +9,7 @@ from serving.explain import tree_shap
 from serving.scoring import score_customers
 from tests.churn_fixtures import fast_settings
 from training.calibration import calibration_slope
-from training.churn_model import DEFAULT_PARAMS, LIBRARY_DEFAULTS, ChurnModel, params_for
+from training.churn_model import DEFAULT_PARAMS, LIBRARY_DEFAULTS, ChurnModel, _native, params_for
 from training.churn_recipes import (
     backtest_churn,
     evaluate_table,
@@ -196,6 +196,8 @@ def test_capacity_candidates():
     assert LIBRARY_DEFAULTS.items() <= params_for()[-1].items()
     assert params_for(DEFAULT_PARAMS) == params_for()  # the configured defaults are not overrides
     assert len(params_for({"num_leaves": 7, "learning_rate": 0.1})) == 3  # the user's values win
+    # one OpenMP thread at any size: two threads on a busy machine wait for each other (CDNOW: 5-20x)
+    assert {_native(p, 0)[0]["num_threads"] for p in params_for()} == {1}
 
 
 def _logistic_table(n: int, seed: int, linear: bool) -> tuple[pd.DataFrame, np.ndarray]:
