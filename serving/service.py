@@ -346,7 +346,7 @@ class NeedRadar:
 
         with self._reload_lock:
             source = source_stamp(self.settings)
-            state = load_state(self.settings)
+            state = load_state(self.settings, previous=self.state)
             warm_up(state)
             self.state, self._source = state, source
             return state
