@@ -25,6 +25,7 @@ import asyncio
 import cProfile
 import io
 import json
+import multiprocessing
 import os
 import pstats
 import shutil
@@ -340,8 +341,14 @@ def mode_reload(home: Path, ids: list[str], a) -> dict:
         shutil.copytree(home, copy)
         with _server(copy) as url:
             _run(_closed(url, ids, 2, 2))
-            events = [(seconds / 3, lambda: _new_day(copy)), (2 * seconds / 3, lambda: _new_champion(copy))]
-            (load,), reloads = _run(_open(url, ids, [((a.rate or [200])[0], seconds)], events))
+            # The changes run in another process: registering a model in this one would stall the
+            # load generator (and point this process's MLflow at the copy).
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                events = [
+                    (seconds / 3, lambda: pool.apply(_new_day, (copy,))),
+                    (2 * seconds / 3, lambda: pool.apply(_new_champion, (copy,))),
+                ]
+                (load,), reloads = _run(_open(url, ids, [((a.rate or [200])[0], seconds)], events))
     return {"load": load, "reloads": reloads}
 
 
