@@ -9,7 +9,9 @@ Modes, each on a fresh `bentoml serve` started with the CLI's own command line:
               latency from each request's scheduled start, so a slow server cannot slow the arrivals
     overload  3x `--rate` (default 3 x 400) for a few seconds, then 100 requests/s: how quickly the
               refusals (429/503) come, and whether latency comes back after
-    reload    open loop at `--rate` with a POST /reload in the middle: nothing may fail
+    reload    open loop at `--rate` on a copy of the home: a new day's outputs arrive a third of
+              the way in and a new churn champion two thirds in, each followed by POST /reload;
+              nothing may fail
     profile   a server with NEEDRADAR_TIMING: one client, the median time of every stage of a
               request (core/timing.py), the HTTP floor, and a cProfile of the scoring call
     all       every mode above in turn (`--quick`: shorter phases, about 3 minutes in all)
@@ -23,8 +25,10 @@ import asyncio
 import cProfile
 import io
 import json
+import multiprocessing
 import os
 import pstats
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -175,17 +179,18 @@ async def _closed(url: str, ids: list[str], clients: int, seconds: float, path: 
     return {"path": path, "clients": clients, **_summary(answers, seconds)}
 
 
-async def _open(url: str, ids: list[str], phases: list[tuple[float, float]], reload_at: float | None = None):
+async def _open(url: str, ids: list[str], phases: list[tuple[float, float]], events=()):
     """Open loop: request i of a phase is due at its start + i / rate, whatever came back before.
 
     Latency runs from the due time, so waiting in the generator or in a queue counts. Returns one
-    summary per (rate, seconds) phase (and the /reload call's when `reload_at` seconds in).
+    summary per (rate, seconds) phase, and with `events` ((seconds in, blocking function) pairs,
+    each run in a thread and followed by POST /reload) also what each reload answered.
     """
     rng = np.random.default_rng(0)
     results = [([], []) for _ in phases]  # (status, latency) answers, how late each was sent
     connector = aiohttp.TCPConnector(limit=1024)
     async with aiohttp.ClientSession(connector=connector, timeout=TIMEOUT, headers=HEADERS) as session:
-        tasks, reload = [], {}
+        tasks, reloads = [], []
 
         async def one(due: float, phase: int) -> None:
             answers, late = results[phase]
@@ -193,15 +198,15 @@ async def _open(url: str, ids: list[str], phases: list[tuple[float, float]], rel
             status = await _call(session, url, "/score", {"customer_ids": [ids[rng.integers(len(ids))]]})
             answers.append((status, time.perf_counter() - due))
 
-        async def reload_call(due: float) -> None:
+        async def change_then_reload(due: float, change) -> None:
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            what = await asyncio.to_thread(change)
             t0 = time.perf_counter()
-            reload["status"] = await _call(session, url, "/reload", {})
-            reload["seconds"] = round(time.perf_counter() - t0, 2)
+            status = await _call(session, url, "/reload", {})
+            reloads.append({"change": what, "status": status, "seconds": round(time.perf_counter() - t0, 2)})
 
         start = time.perf_counter()
-        if reload_at is not None:
-            tasks.append(asyncio.create_task(reload_call(start + reload_at)))
+        tasks += [asyncio.create_task(change_then_reload(start + at, change)) for at, change in events]
         for p, (rate, seconds) in enumerate(phases):
             for i in range(int(rate * seconds)):
                 due = start + i / rate
@@ -221,11 +226,12 @@ async def _open(url: str, ids: list[str], phases: list[tuple[float, float]], rel
                 "send_lag_p99_ms": round(float(np.percentile(lag, 99)), 2),
             }
         )
-    return out if reload_at is None else (out, reload)
+    return (out, reloads) if events else out
 
 
 def _in_process(home: Path, ids: list[str], n: int = 300) -> dict:
-    """The scoring call the server makes for one customer, without HTTP: its CPU time and a profile."""
+    """The scoring call the server makes for one customer, without HTTP: its CPU time and a profile,
+    and the CPU time of the small-batch scorer that answers when the day's list cannot."""
     os.environ["NEEDRADAR_HOME"] = str(home)
     from core.config import load_config
     from serving.answers import score_stored, warm_up
@@ -238,6 +244,11 @@ def _in_process(home: Path, ids: list[str], n: int = 300) -> dict:
         t0 = time.process_time()
         score_stored(state, [ids[i % len(ids)]])
         times.append(time.process_time() - t0)
+    scorer = []  # the same customers through the small-batch scorer (when the list cannot answer)
+    for i in range(n):
+        t0 = time.process_time()
+        state.small_batch.score([ids[i % len(ids)]])
+        scorer.append(time.process_time() - t0)
     profile.enable()
     for i in range(n):
         score_stored(state, [ids[i % len(ids)]])
@@ -245,7 +256,14 @@ def _in_process(home: Path, ids: list[str], n: int = 300) -> dict:
     text = io.StringIO()
     pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(12)
     top = [line.strip() for line in text.getvalue().splitlines() if line.strip()[:1].isdigit()]
-    return {"calls": n, "cpu": _ms(times), "cprofile_top_tottime": top}
+    served_by = "the day's list" if state.stored_answers is not None else "the small-batch scorer"
+    return {
+        "calls": n,
+        "served_by": served_by,
+        "cpu": _ms(times),
+        "small_batch_scorer_cpu": _ms(scorer),
+        "cprofile_top_tottime": top,
+    }
 
 
 def _stages(path: Path, cpu_ms: float) -> dict:
@@ -284,11 +302,54 @@ def mode_overload(url: str, ids: list[str], a) -> dict:
     return {"overload": over, "recovery_at_100_rps": after}
 
 
-def mode_reload(url: str, ids: list[str], a) -> dict:
-    _run(_closed(url, ids, 2, 2))
+def _new_day(home: Path) -> str:
+    """The newest day's outputs published again as the next day (what a daily run adds)."""
+    out = home / "out"
+    newest = sorted(out.glob("????-??-??"))[-1]
+    day = f"{pd.Timestamp(newest.name) + pd.Timedelta(days=1):%Y-%m-%d}"
+    shutil.copytree(newest, out / ".staging-bench")
+    os.rename(out / ".staging-bench", out / day)
+    return f"new day {day}"
+
+
+def _new_champion(home: Path) -> str:
+    """The churn champion registered again as a new version and promoted (a new model object to
+    load, with its SHAP tables to build)."""
+    from core.config import load_config
+    from experiments.registry import load, promote, register, training_holdout
+
+    settings = load_config(environ={**os.environ, "NEEDRADAR_HOME": str(home)})
+    old = load("churn", settings)
+    version = register(
+        "churn",
+        old.model,
+        settings=settings,
+        run_id=old.run_id,
+        holdout=training_holdout(old),
+        metrics=old.metrics,
+        data_window=old.data_window,
+    )
+    promote("churn", settings, force=True)
+    return f"new churn champion {version}"
+
+
+def mode_reload(home: Path, ids: list[str], a) -> dict:
+    """On a copy of the home, so that the user's registry and outputs stay as they were."""
     seconds = a.seconds or (15 if a.quick else 30)
-    (load,), reload = _run(_open(url, ids, [((a.rate or [200])[0], seconds)], reload_at=seconds / 3))
-    return {"load": load, "reload": reload}
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "home"
+        shutil.copytree(home, copy)
+        with _server(copy) as url:
+            _run(_closed(url, ids, 2, 2))
+            # The changes run in another process: registering a model in this one would stall the
+            # load generator (and point this process's MLflow at the copy).
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                events = [
+                    (seconds / 3, lambda: pool.apply(_new_day, (copy,))),
+                    (2 * seconds / 3, lambda: pool.apply(_new_champion, (copy,))),
+                ]
+                (load,), reloads = _run(_open(url, ids, [((a.rate or [200])[0], seconds)], events))
+    return {"load": load, "reloads": reloads}
 
 
 def mode_profile(home: Path, ids: list[str], a) -> dict:
@@ -303,12 +364,12 @@ def mode_profile(home: Path, ids: list[str], a) -> dict:
     return {"one_client": one, "floor_livez": floor, **stages, "in_process": _in_process(home, ids)}
 
 
-MODES = {"closed": mode_closed, "open": mode_open, "overload": mode_overload, "reload": mode_reload}
+MODES = {"closed": mode_closed, "open": mode_open, "overload": mode_overload}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", choices=[*MODES, "profile", "all"])
+    p.add_argument("mode", choices=[*MODES, "reload", "profile", "all"])
     p.add_argument("--rate", type=float, action="append", help="requests/s (repeat for several)")
     p.add_argument("--seconds", type=float, help="length of each measured phase")
     p.add_argument("--clients", type=int, default=1, help="closed-loop clients (mode closed)")
@@ -318,11 +379,13 @@ def main() -> None:
     ids = _ids(home)
     started = time.perf_counter()
     out = {"mode": a.mode, "quick": a.quick, "workers": os.environ.get("NEEDRADAR_WORKERS", "1")}
-    modes = list(MODES) if a.mode == "all" else [a.mode] if a.mode != "profile" else []
+    modes = list(MODES) if a.mode == "all" else [a.mode] if a.mode in MODES else []
     if modes:
         with _server(home) as url:
             for m in modes:
                 out[m] = MODES[m](url, ids, a)
+    if a.mode in ("reload", "all"):
+        out["reload"] = mode_reload(home, ids, a)
     if a.mode in ("profile", "all"):
         out["profile"] = mode_profile(home, ids, a)
     out["wall_seconds"] = round(time.perf_counter() - started, 1)

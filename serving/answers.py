@@ -92,8 +92,12 @@ def score_stored(context, ids: list[str]) -> dict[str, dict]:
     from serving.scoring import score_customers
 
     mark("thread")
-    if not isinstance(context, Rows) and context.small_batch is not None:
-        return context.small_batch.score(ids)
+    if not isinstance(context, Rows):
+        stored = context.stored_answers
+        if stored is not None and all(i in stored for i in ids):
+            return stored.answer(ids)
+        if context.small_batch is not None:
+            return context.small_batch.score(ids)
     if isinstance(context, Rows):
         state, frame = context.state, context.frame
     else:
@@ -107,7 +111,13 @@ def score_stored(context, ids: list[str]) -> dict[str, dict]:
 
 
 def warm_up(state) -> None:
-    """Prepare the small-batch scorer and score one stored customer, so that the first request
-    does not pay for compiling TreeSHAP."""
-    if state.churn is not None and state.latest is not None and len(state.latest.vectors):
+    """Get /score for stored customers ready: the SHAP tables (at low CPU priority), then the day's
+    list as answers, or else the small-batch scorer with one customer scored, so that the first
+    request does not pay for compiling TreeSHAP."""
+    from serving.explain import prepare
+
+    if state.churn is None or state.latest is None or not len(state.latest.vectors):
+        return
+    prepare(state.churn.model)  # the list's check scores a few customers too
+    if state.stored_answers is None:  # requests are scored: have the scorer ready
         score_stored(state, list(state.latest.vectors.index[:1]))

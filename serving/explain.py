@@ -25,7 +25,7 @@ BLOCK_ROWS = 1024  # rows per parallel block; each block walks all trees (measur
 SERIAL_ROWS = 64  # below this (API requests), one thread: starting the pool costs more than it saves
 
 
-def _tables(booster: lgb.Booster, num_iteration: int | None) -> tt.Tables | None:
+def _tables(booster: lgb.Booster, num_iteration: int | None, low_priority: bool = False) -> tt.Tables | None:
     """Per-model tables, built once per booster and iteration count (None when too large)."""
     per_booster = _CACHE.setdefault(booster, {})
     if num_iteration not in per_booster:
@@ -34,9 +34,16 @@ def _tables(booster: lgb.Booster, num_iteration: int | None) -> tt.Tables | None
             logger.info("SHAP tables would hold %d entries; using LightGBM's TreeSHAP", tables.size)
             tables = None
         else:
-            tables.build()
+            tables.build(low_priority)
         per_booster[num_iteration] = tables
     return per_booster[num_iteration]
+
+
+def prepare(model, low_priority: bool = True) -> None:
+    """Build a ChurnModel's SHAP tables ahead of its first explanation; by default at the lowest
+    CPU priority, as a serving process does while it keeps answering with its current model."""
+    if getattr(model, "linear_weight_", 0.0) < 1:
+        _tables(model.booster_, getattr(model, "best_iteration_", None), low_priority)
 
 
 def booster_shap(booster: lgb.Booster, X: np.ndarray, num_iteration: int | None = None) -> np.ndarray:

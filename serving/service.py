@@ -83,6 +83,11 @@ DASHBOARD = create_app(lambda: bentoml.get_current_service().state, lambda: ARGU
         "max_concurrency": int(os.environ.get("NEEDRADAR_MAX_CONCURRENCY", "64")),
     },
     workers=int(os.environ.get("NEEDRADAR_WORKERS", "1")),
+    # BentoML's own per-request access log line and OpenTelemetry span cost as much CPU as a
+    # /score answer itself; the guard's audit log already records every call. Both come back with
+    # NEEDRADAR_ACCESS_LOG=1 and NEEDRADAR_TRACING=1.
+    logging={"access": {"enabled": os.environ.get("NEEDRADAR_ACCESS_LOG") == "1"}},
+    tracing={"excluded_urls": [] if os.environ.get("NEEDRADAR_TRACING") == "1" else [".*"]},
 )
 @bentoml.asgi_app(
     create_app(lambda: bentoml.get_current_service().state, lambda: ARGUMENTS.insecure), path="/ui"
@@ -346,7 +351,7 @@ class NeedRadar:
 
         with self._reload_lock:
             source = source_stamp(self.settings)
-            state = load_state(self.settings)
+            state = load_state(self.settings, previous=self.state)
             warm_up(state)
             self.state, self._source = state, source
             return state

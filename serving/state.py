@@ -28,6 +28,7 @@ class DayOutputs:
     # The model versions that produced the day, from its completion marker: {"churn": {...}, ...}
     models: dict[str, dict] = field(default_factory=dict)
     needs: pd.DataFrame | None = None  # the needs backlog (groups), when the day has one
+    written_ns: int = 0  # when its folder last changed: a reload reuses an unchanged day
 
     def model_version(self, task: str) -> int | None:
         return self.models.get(task, {}).get("version")
@@ -57,6 +58,14 @@ class ServingState:
         }
 
     @cached_property
+    def stored_answers(self):
+        """The latest day's list as /score answers (serving.stored_answers), when the serving
+        champion made it and it agrees with scoring now; else None."""
+        from serving.stored_answers import StoredAnswers
+
+        return StoredAnswers.build(self.churn, self.latest, self.settings, **self.list_terms)
+
+    @cached_property
     def small_batch(self):
         """The scorer of the latest day's customers for /score (serving.small_batch), prepared
         once per state; None without a model or outputs, or when it does not fit the model."""
@@ -67,8 +76,17 @@ class ServingState:
         return StoredScorer.build(self.churn.model, self.latest.vectors, self.settings, **self.list_terms)
 
 
+def _written_ns(day_dir: Path) -> int:
+    """When the day folder or a file in it last changed (a rerun, or an erasure rewriting a file)."""
+    try:
+        return max([day_dir.stat().st_mtime_ns, *(f.stat().st_mtime_ns for f in day_dir.iterdir())])
+    except OSError:  # replaced while we looked: read it again
+        return 0
+
+
 def _read_day(day_dir: Path) -> DayOutputs | None:
     """A completed day's outputs; None when it has no at-risk list."""
+    written = _written_ns(day_dir)
     marker = read_marker(day_dir)
     if marker is None or not (day_dir / "at_risk.parquet").exists():
         return None
@@ -96,16 +114,27 @@ def _read_day(day_dir: Path) -> DayOutputs | None:
     )
     at_risk = pd.read_parquet(day_dir / "at_risk.parquet")
     return DayOutputs(
-        day_dir.name, at_risk, vectors, forecast, staffing, alerts, marker.get("models", {}), needs
+        day_dir.name, at_risk, vectors, forecast, staffing, alerts, marker.get("models", {}), needs, written
     )
 
 
-def load_state(settings: Settings, days: int = 7) -> ServingState:
-    """Champions from the registry (absent ones are None) and the last `days` completed days."""
-    from experiments.registry import load
+def load_state(settings: Settings, days: int = 7, previous: ServingState | None = None) -> ServingState:
+    """Champions from the registry (absent ones are None) and the last `days` completed days.
 
+    With the `previous` state, what has not changed is taken over instead of loaded again: a
+    champion of the same version (with its SHAP tables, cached per booster), a day whose folder has not
+    changed, and the small-batch scorer when both its model and day are unchanged.
+    A reload under load then costs only what is new.
+    """
+    from experiments.registry import champion_versions, load
+
+    versions = champion_versions(settings) if previous is not None else {}
     models = {}
     for task in ("churn", "volume"):
+        old = getattr(previous, task, None)
+        if old is not None and versions.get(task) == old.version:
+            models[task] = old
+            continue
         try:
             models[task] = load(task, settings)
         except ModelNotFoundError as e:
@@ -113,7 +142,10 @@ def load_state(settings: Settings, days: int = 7) -> ServingState:
             models[task] = None
     out = {}
     for day_dir in completed_days(settings.path("output"))[-days:]:
-        if (day := _read_day(day_dir)) is not None:
+        old = previous.days.get(day_dir.name) if previous is not None else None
+        if old is not None and old.written_ns and old.written_ns == _written_ns(day_dir):
+            out[old.day] = old
+        elif (day := _read_day(day_dir)) is not None:
             out[day.day] = day
     logger.info(
         "serving churn %s, volume %s, %d day(s) of outputs",
@@ -121,7 +153,16 @@ def load_state(settings: Settings, days: int = 7) -> ServingState:
         getattr(models["volume"], "version", None),
         len(out),
     )
-    return ServingState(settings, models["churn"], models["volume"], out)
+    state = ServingState(settings, models["churn"], models["volume"], out)
+    if previous is not None and state.churn is previous.churn and state.latest is previous.latest:
+        for prepared in (
+            "list_terms",
+            "stored_answers",
+            "small_batch",
+        ):  # cached_property values of the same inputs
+            if prepared in previous.__dict__:
+                state.__dict__[prepared] = previous.__dict__[prepared]
+    return state
 
 
 def source_stamp(settings: Settings) -> tuple:

@@ -11,6 +11,10 @@ Split decisions follow LightGBM's rules (missing types, default direction, categ
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+
 import numba
 import numpy as np
 
@@ -116,11 +120,33 @@ class Tables:
         self.size = int(self.offset[-1])
         self.leaf_val = np.asarray(leaves["val"], np.float64)
 
-    def build(self) -> None:
-        self.table = _build_tables(self.leaf_val, self.d, self.cover, self.offset)
+    def build(self, low_priority: bool = False) -> None:
+        """Fill the tables (seconds for deep trees). With `low_priority`, in a thread of its own
+        at the lowest CPU priority: the kernel holds no GIL, so a serving process keeps answering
+        from its current tables while the new ones use only CPU that nothing else wants."""
+        args = (self.leaf_val, self.d, self.cover, self.offset)
+        if not low_priority:
+            self.table = _build_tables(*args)
+            return
+        done: dict = {}
+
+        def work() -> None:
+            lower_thread_priority()
+            done["table"] = _build_tables(*args)
+
+        thread = threading.Thread(target=work, name="needradar-shap-tables", daemon=True)
+        thread.start()
+        thread.join()
+        self.table = done["table"]  # a KeyError here means the build failed (logged by the thread)
 
 
-@numba.njit(cache=True)
+def lower_thread_priority() -> None:
+    """Give the calling thread the lowest CPU priority (Linux: nice 19 applies per thread)."""
+    if sys.platform.startswith("linux"):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
+@numba.njit(cache=True, nogil=True)
 def _build_tables(val, d, cover, offset):
     table = np.zeros(offset[-1])
     maxd = cover.shape[1]

@@ -108,3 +108,15 @@ def test_a_blend_explains_its_regression_part_too(model):
     for weight in (0.0, 0.5, 1.0):
         blend.linear_weight_ = weight
         np.testing.assert_allclose(tree_shap(blend, X).sum(axis=1), blend.raw_score(X), atol=1e-6)
+
+
+def test_tables_built_at_low_priority_are_the_same(model):
+    """A serving process builds new tables in a thread of its own at the lowest CPU priority."""
+    m = model
+    dump = m.booster_.dump_model()
+    here, there = treeshap_tables.Tables(dump, None), treeshap_tables.Tables(dump, None)
+    here.build()
+    there.build(low_priority=True)
+    assert there.table.shape == here.table.shape and np.array_equal(there.table, here.table)
+    explain.prepare(m)  # the booster's cached tables, built the same way
+    assert explain._tables(m.booster_, getattr(m, "best_iteration_", None)) is not None

@@ -257,6 +257,54 @@ def test_concurrent_reloads_and_traffic(secured):
     assert set(statuses) <= {200, 429} and 200 in statuses
 
 
+def test_reload_of_a_new_champion_under_steady_load_refuses_nothing(secured):
+    """A new champion arrives while /score requests come at a steady rate, past what the bound of
+    6 in flight would absorb if the reload stalled the server for more than half a second: the new
+    state is built beside the old one (its SHAP tables at low priority), so nothing is refused or
+    fails, and the answers switch to the new version."""
+    from experiments.registry import load, promote, register, training_holdout
+
+    settings = secured["settings"]
+    old = load("churn", settings)
+    version = register(  # as challenger: the server does not follow it yet
+        "churn",
+        old.model,
+        settings=settings,
+        run_id=old.run_id,
+        holdout=training_holdout(old),
+        metrics=old.metrics,
+        data_window=old.data_window,
+    )
+    body = {"customer_ids": secured["customers"][:1]}
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def stream() -> None:  # open loop: 10 requests a second whatever the answers do
+        with ThreadPoolExecutor(32) as pool:
+            due = time.perf_counter()
+            while not stop.is_set():
+                pool.submit(lambda: statuses.append(call(secured, "/score", body, ADMIN).status_code))
+                due += 0.1
+                time.sleep(max(0.0, due - time.perf_counter()))
+
+    sender = threading.Thread(target=stream)
+    sender.start()
+    try:
+        time.sleep(1)
+        assert promote("churn", settings, force=True).promoted  # every worker follows the alias
+        reload = call(secured, "/reload", {}, ADMIN)
+        deadline = time.time() + 30
+        while call(secured, "/score", body, ADMIN).json()["model_version"] != version:
+            assert time.time() < deadline, "the new champion was not served within 30 s"
+            time.sleep(0.2)
+        time.sleep(1)
+    finally:
+        stop.set()
+        sender.join()
+    assert reload.status_code == 200 and reload.json()["models"]["churn"]["version"] == version
+    assert len(statuses) > 15 and set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
+
+
 def test_workers_follow_new_outputs_without_reload(secured):
     out = secured["settings"].path("output")
     day = secured["as_of"]
