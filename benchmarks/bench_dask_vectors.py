@@ -3,10 +3,12 @@ the driver and of every worker; print JSON.
 
 Usage:
   python benchmarks/bench_dask_vectors.py write DIR [--customers 1000000] [--chunk 50000] [--days 500]
-                                                   [--jobs 2]
+                                                   [--jobs 2] [--distinct N]
   python benchmarks/bench_dask_vectors.py run DIR [--dask local:2] [--in-process]
 `write` generates the customers in chunks with the project's generator, each chunk one bucket of
-the dataset, `--jobs` chunks at a time in separate processes (one chunk in memory per process).
+the dataset, `--jobs` chunks at a time in separate processes (one chunk in memory per process);
+`--distinct N` generates only N different chunks and writes each again under new ids (bucket k
+repeats chunk k mod N), for scales where generating every customer would take too long.
 `run` builds the vectors the way `needradar features build --data DIR --dask local:2` does: every
 worker reads only its buckets. It reports wall and CPU seconds of the driver and every worker.
 `--in-process` also loads the whole dataset here and builds the vectors in one process (the
@@ -46,31 +48,46 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def write_chunk(out: Path, k: int, customers: int, days: int) -> int:
-    """Generate chunk `k` and write it as bucket `k` of every table; return its events."""
-    tables = generate_sample(load_config(), customers=customers, days=days, seed=100 + k).events.tables()
+def write_chunks(out: Path, distinct: int, buckets: list[int], customers: int, days: int) -> int:
+    """Generate chunk number `distinct` once and write it as each of `buckets` of every table (the
+    ids prefixed by the bucket, so that every bucket holds its own customers); return the events."""
+    tables = generate_sample(load_config(), customers=customers, days=days, seed=100 + distinct).events
     events = 0
-    for name, df in tables.items():
-        ids = [c for c in df.columns if c.endswith("_id")]
-        df = df.assign(**{c: f"k{k:03d}-" + df[c].astype(str) for c in ids})
-        folder = out / name / f"{BUCKET}={k:03d}"
-        folder.mkdir(parents=True)
-        df.to_parquet(folder / "part-0.parquet", index=False)
-        events += len(df) if name != "customers" else 0
+    for k in buckets:
+        for name, df in tables.tables().items():
+            ids = [c for c in df.columns if c.endswith("_id")]
+            df = df.assign(**{c: f"k{k:03d}-" + df[c].astype(str) for c in ids})
+            folder = out / name / f"{BUCKET}={k:03d}"
+            folder.mkdir(parents=True)
+            df.to_parquet(folder / "part-0.parquet", index=False)
+            events += len(df) if name != "customers" else 0
     return events
 
 
-def write(out: Path, customers: int, chunk: int, days: int, jobs: int) -> dict:
+def write(out: Path, customers: int, chunk: int, days: int, jobs: int, distinct: int | None) -> dict:
     t0 = time.perf_counter()
-    sizes = [min(chunk, customers - start) for start in range(0, customers, chunk)]
+    if customers % chunk:
+        raise SystemExit("--customers must be a multiple of --chunk")
+    n = customers // chunk
+    distinct = min(distinct or n, n)
+    buckets = [list(range(d, n, distinct)) for d in range(distinct)]  # bucket k repeats chunk k % distinct
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        n = len(sizes)
-        events = list(pool.map(write_chunk, [out] * n, range(n), sizes, [days] * n))
+        events = sum(
+            pool.map(
+                write_chunks,
+                [out] * distinct,
+                range(distinct),
+                buckets,
+                [chunk] * distinct,
+                [days] * distinct,
+            )
+        )
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "customers": customers,
-        "events": sum(events),
-        "buckets": len(sizes),
+        "events": events,
+        "buckets": n,
+        "distinct_chunks": distinct,
         "jobs": jobs,
         "write_seconds": round(time.perf_counter() - t0, 1),
         "write_cpu_seconds": round(children.ru_utime + children.ru_stime, 1),
@@ -133,9 +150,12 @@ def main() -> None:
     parser.add_argument("--dask", default="local:2")
     parser.add_argument("--in-process", action="store_true")
     parser.add_argument("--jobs", type=int, default=2, help="chunks generated at once (write)")
+    parser.add_argument(
+        "--distinct", type=int, help="generate only this many different chunks and repeat them (write)"
+    )
     args = parser.parse_args()
     if args.mode == "write":
-        out = write(args.dir, args.customers, args.chunk, args.days, args.jobs)
+        out = write(args.dir, args.customers, args.chunk, args.days, args.jobs, args.distinct)
     else:
         out = run(args.dir, args.dask, args.in_process)
     print(json.dumps(out, indent=2))
