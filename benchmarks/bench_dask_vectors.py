@@ -4,7 +4,7 @@ the driver and of every worker; print JSON.
 Usage:
   python benchmarks/bench_dask_vectors.py write DIR [--customers 1000000] [--chunk 50000] [--days 500]
                                                    [--jobs 2] [--distinct N]
-  python benchmarks/bench_dask_vectors.py run DIR [--dask local:2] [--in-process]
+  python benchmarks/bench_dask_vectors.py run DIR [--dask local:2 | none] [--in-process]
 `write` generates the customers in chunks with the project's generator, each chunk one bucket of
 the dataset, `--jobs` chunks at a time in separate processes (one chunk in memory per process);
 `--distinct N` generates only N different chunks and writes each again under new ids (bucket k
@@ -95,11 +95,8 @@ def write(out: Path, customers: int, chunk: int, days: int, jobs: int, distinct:
     }
 
 
-def run(data: Path, address: str, in_process: bool) -> dict:
-    settings = load_config()
-    customers = pd.read_parquet(data / "customers", columns=["customer_id"])
-    last = max(pd.read_parquet(data / "transactions", columns=["ts"])["ts"].max(), pd.Timestamp(0))
-    as_of = f"{pd.Timestamp(last):%Y-%m-%d}"
+def on_cluster(data: Path, address: str, as_of: str, settings) -> tuple[pd.DataFrame, dict]:
+    """The vectors as `features build --dask ADDRESS` builds them, with wall, CPU and peaks."""
     load_before = os.getloadavg()
     t_start, cpu_start = time.perf_counter(), cpu_seconds()
     with dask_client(address) as client:
@@ -108,9 +105,7 @@ def run(data: Path, address: str, in_process: bool) -> dict:
         seconds = time.perf_counter() - t0
         worker_peaks = client.run(peak_gib)
         worker_cpu = client.run(cpu_seconds)
-    result = {
-        "customers": len(customers),
-        "buckets": len(dataset_buckets(data)),
+    return vectors, {
         "active_at_as_of": len(vectors),
         "dask": address,
         "dask_seconds": round(seconds, 1),
@@ -122,6 +117,19 @@ def run(data: Path, address: str, in_process: bool) -> dict:
         "workers_used": len(workers),
         "load_average_before_after": [load_before, os.getloadavg()],
     }
+
+
+def run(data: Path, address: str, in_process: bool) -> dict:
+    """`--dask none` skips the cluster peer (only with `--in-process`)."""
+    settings = load_config()
+    customers = pd.read_parquet(data / "customers", columns=["customer_id"])
+    last = max(pd.read_parquet(data / "transactions", columns=["ts"])["ts"].max(), pd.Timestamp(0))
+    as_of = f"{pd.Timestamp(last):%Y-%m-%d}"
+    result = {"customers": len(customers), "buckets": len(dataset_buckets(data))}
+    vectors = None
+    if address != "none":
+        vectors, measured = on_cluster(data, address, as_of, settings)
+        result.update(measured)
     if in_process:
         from features.load import load_event_data
         from features.vectors import build_vectors
@@ -131,11 +139,12 @@ def run(data: Path, address: str, in_process: bool) -> dict:
         result["in_process_seconds_with_load"] = round(time.perf_counter() - t0, 1)
         result["in_process_cpu_seconds"] = round(cpu_seconds() - cpu0, 1)
         result["in_process_peak_gib"] = peak_gib()
-        result["same_vectors"] = bool(
-            whole.sort_values("customer_id")
-            .reset_index(drop=True)
-            .equals(vectors.sort_values("customer_id").reset_index(drop=True))
-        )
+        if vectors is not None:
+            result["same_vectors"] = bool(
+                whole.sort_values("customer_id")
+                .reset_index(drop=True)
+                .equals(vectors.sort_values("customer_id").reset_index(drop=True))
+            )
         result["load_average_after_in_process"] = os.getloadavg()
     return result
 
