@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import time
 
 import numpy as np
@@ -33,6 +35,12 @@ def peak_gib() -> float:
     return round(kib / 2**20, 2)
 
 
+def cpu_seconds() -> float:
+    """CPU seconds (user + system, all threads) this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -50,14 +58,17 @@ def main() -> None:
     rows = np.resize(np.arange(len(base)), args.customers)
     vectors = base.iloc[rows].reset_index(drop=True)
     vectors["customer_id"] = [f"X{i:08d}" for i in range(len(vectors))]
-    t0 = time.perf_counter()
+    load_before = os.getloadavg()
+    t0, cpu0 = time.perf_counter(), cpu_seconds()
     here = score_customers(model, vectors, settings, explain_top=args.top)
-    one_s = time.perf_counter() - t0
+    one_s, one_cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
     one_peak = peak_gib()  # this process so far: training, the vectors and the in-process scoring
     with dask_client(args.dask) as client:
-        t0 = time.perf_counter()
+        workers_cpu0 = client.run(cpu_seconds)
+        t0, cpu0 = time.perf_counter(), cpu_seconds()
         there = score_customers(model, vectors, settings, explain_top=args.top, client=client)
-        cluster_s = time.perf_counter() - t0
+        cluster_s, driver_cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+        workers_cpu = {w: c - workers_cpu0[w] for w, c in client.run(cpu_seconds).items()}
         workers = client.run(peak_gib)
     print(
         json.dumps(
@@ -66,13 +77,17 @@ def main() -> None:
                 "explained_top": args.top,
                 "model": model.recipe_,
                 "in_process_seconds": round(one_s, 1),
+                "in_process_cpu_seconds": round(one_cpu, 1),
                 "dask": args.dask,
                 "dask_seconds": round(cluster_s, 1),
+                "dask_cpu_seconds_driver": round(driver_cpu, 1),
+                "dask_cpu_seconds_workers": [round(v, 1) for v in workers_cpu.values()],
                 "speed_up": round(one_s / cluster_s, 2),
                 "same_list": bool(here.equals(there)),
                 "peak_gib_in_process": one_peak,
                 "peak_gib_driver": peak_gib(),
                 "peak_gib_workers": [round(v, 2) for v in workers.values()],
+                "load_average_before_after": [load_before, os.getloadavg()],
             },
             indent=2,
         )

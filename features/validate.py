@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
-import pandera.pandas as pa
+import pandera.pandas as pandera
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.api.types import infer_dtype
 
 from features.contract import EVENT_TABLES, TABLES, Column, TableSpec
 
@@ -53,20 +57,68 @@ class ValidationReport:
         )
 
 
+def _text(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """The values with surrounding whitespace removed (exactly `str.strip`) and the mask of values
+    present (not null, not blank), or None when some value is not a string.
+
+    Arrow finds the few values whose first or last character might be whitespace; Python's own
+    `str.isspace` decides on those characters and `str.strip` runs on those values only.
+    """
+    if not (series.dtype == object or isinstance(series.dtype, pd.StringDtype)):
+        return None
+    if infer_dtype(series, skipna=True) not in ("string", "empty"):
+        return None
+    try:
+        arrow = pa.array(series, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    ends = [pc.utf8_slice_codeunits(arrow, 0, 1), pc.utf8_slice_codeunits(arrow, -1)]
+    chars = pc.unique(pa.concat_arrays(ends)).to_pylist()
+    spaces = pa.array([c for c in chars if c and c.isspace()], type=pa.string())
+    padded = np.zeros(len(series), dtype=bool)
+    for end in ends:
+        padded |= pc.is_in(end, value_set=spaces).to_numpy(zero_copy_only=False)
+    values = series.to_numpy(object, copy=True)
+    present = pc.fill_null(pc.greater(pc.utf8_length(arrow), 0), False).to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(padded):
+        values[i] = values[i].strip()
+        present[i] = values[i] != ""
+    return values, present
+
+
+def _present(series: pd.Series) -> pd.Series:
+    """Values that are not null and not blank text."""
+    if series.dtype.kind in "biufcmM":
+        return series.notna()  # a number, a flag or a time is never blank text
+    return series.notna() & (series.astype(str).str.strip() != "")
+
+
 def _coerce(series: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     """Return the typed column and a mask of values that were present but did not parse."""
-    present = series.notna() & (series.astype(str).str.strip() != "")
+    text = _text(series)
+    present = pd.Series(text[1], index=series.index) if text is not None else _present(series)
     if col.kind == "timestamp":
-        typed = pd.to_datetime(series.where(present), errors="coerce", format="ISO8601")
+        if series.dtype.kind == "M":  # already times (Parquet, DuckDB): nothing to parse
+            typed = series
+        else:
+            typed = pd.to_datetime(series.where(present), errors="coerce", format="ISO8601")
         if getattr(typed.dt, "tz", None) is not None:
             typed = typed.dt.tz_convert("UTC").dt.tz_localize(None)
         typed = typed.astype("datetime64[ns]")
     elif col.kind in ("float", "int"):
         typed = pd.to_numeric(series.where(present), errors="coerce").astype(float)
     elif col.kind == "bool":
-        text = series.astype(str).str.strip().str.lower()
+        # Each distinct value is read once: the column holds a handful of them.
+        codes, distinct = pd.factorize(series)
         words = {**dict.fromkeys(BOOL_TRUE, True), **dict.fromkeys(BOOL_FALSE, False)}
-        typed = text.map(words).astype("boolean").where(present)
+        meaning = [words.get(str(v).strip().lower()) for v in distinct] + [None]
+        typed = pd.Series(np.asarray(meaning, dtype=object)[codes], index=series.index)
+        typed = typed.astype("boolean").where(present)
+    elif text is not None:  # id and string, all values text
+        typed = pd.Series(text[0], index=series.index).where(present).astype("string")
+        if col.kind == "id":
+            typed = _without_float_suffix(typed)
+        return typed, pd.Series(False, index=series.index)  # present text is never blank
     else:  # id and string
         typed = series.where(present).astype("string").str.strip()
         if col.kind == "id":
@@ -75,25 +127,35 @@ def _coerce(series: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     return typed, bad
 
 
-def _schema(spec: TableSpec) -> pa.DataFrameSchema:
+def _without_float_suffix(ids: pd.Series) -> pd.Series:
+    """Ids read as floats by CSV readers ("1042.0") lose the ".0"; only those values are touched."""
+    suffixed = pc.fill_null(pc.ends_with(pa.array(ids, type=pa.string(), from_pandas=True), ".0"), False)
+    rows = np.flatnonzero(suffixed.to_numpy(zero_copy_only=False))
+    if len(rows):
+        ids = ids.copy()
+        ids.iloc[rows] = ids.iloc[rows].str.slice(0, -2)
+    return ids
+
+
+def _schema(spec: TableSpec) -> pandera.DataFrameSchema:
     columns = {}
     for c in spec.columns:
         checks = []
         if c.min_value is not None:
-            checks.append(pa.Check.ge(c.min_value, error=f"must be >= {c.min_value:g}"))
+            checks.append(pandera.Check.ge(c.min_value, error=f"must be >= {c.min_value:g}"))
         if c.max_value is not None:
-            checks.append(pa.Check.le(c.max_value, error=f"must be <= {c.max_value:g}"))
+            checks.append(pandera.Check.le(c.max_value, error=f"must be <= {c.max_value:g}"))
         if c.allowed is not None:
-            checks.append(pa.Check.isin(list(c.allowed), error=f"must be one of {', '.join(c.allowed)}"))
-        columns[c.name] = pa.Column(nullable=c.nullable, checks=checks, unique=c.name == spec.key)
-    return pa.DataFrameSchema(columns, strict=False, coerce=False)
+            checks.append(pandera.Check.isin(list(c.allowed), error=f"must be one of {', '.join(c.allowed)}"))
+        columns[c.name] = pandera.Column(nullable=c.nullable, checks=checks, unique=c.name == spec.key)
+    return pandera.DataFrameSchema(columns, strict=False, coerce=False)
 
 
 def _schema_problems(spec: TableSpec, df: pd.DataFrame) -> list[Problem]:
     try:
         _schema(spec).validate(df, lazy=True)
         return []
-    except pa.errors.SchemaErrors as err:
+    except pandera.errors.SchemaErrors as err:
         cases = err.failure_cases
     problems = []
     for case in cases.itertuples(index=False):

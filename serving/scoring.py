@@ -148,6 +148,66 @@ def explain_rows(v: pd.DataFrame, model, settings: Settings) -> pd.DataFrame:
     return pd.DataFrame(out, index=range(k))
 
 
+RISK_COLUMNS = ("days_since_last_activity", "value_tier", "annual_value")  # what risk_rows reads
+
+
+def _explain_at(chunk: pd.DataFrame, rows: np.ndarray, model, settings: Settings) -> pd.DataFrame:
+    return explain_rows(chunk.iloc[rows], model, settings)
+
+
+class Shipped:
+    """The vectors' columns that the per-customer work reads, sent once to a cluster's workers in
+    chunks of consecutive rows, with the model broadcast once; both steps run where the rows are.
+
+    Sending is the cluster path's main cost over one process: only the model's features and
+    RISK_COLUMNS travel (not the ids), straight to the workers (not through the scheduler), and
+    the explained customers' rows are picked from the chunks already there, not sent again.
+    """
+
+    def __init__(self, client: Client, vectors: pd.DataFrame, model) -> None:
+        from core.cluster import workers_of
+
+        needed = [c for c in dict.fromkeys([*model.feature_names_, *RISK_COLUMNS]) if c in vectors]
+        parts = min(max(2 * workers_of(client), 2), max(len(vectors), 1))
+        self.bounds = np.linspace(0, len(vectors), parts + 1).astype(int)
+        pieces = [vectors.iloc[a:b][needed] for a, b in zip(self.bounds[:-1], self.bounds[1:], strict=True)]
+        self.client = client
+        self.chunks = client.scatter(pieces, direct=True)
+        self.model = client.scatter(model, broadcast=True, direct=True)
+
+    def risk_rows(self, settings: Settings, after: float) -> pd.DataFrame:
+        """`risk_rows` of every row, in the vectors' order."""
+        from core.cluster import gather
+
+        futures = self.client.map(
+            risk_rows, self.chunks, model=self.model, settings=settings, after=after, pure=False
+        )
+        return pd.concat(gather(self.client, futures, "scoring"), ignore_index=True)
+
+    def explain_rows(self, positions: np.ndarray, settings: Settings) -> pd.DataFrame:
+        """`explain_rows` of the rows at `positions` of the vectors, in that order."""
+        from core.cluster import gather
+
+        chunk_of = np.searchsorted(self.bounds, positions, side="right") - 1
+        ranks = [np.flatnonzero(chunk_of == j) for j in range(len(self.chunks))]
+        used = [j for j, r in enumerate(ranks) if len(r)]
+        futures = [
+            self.client.submit(
+                _explain_at,
+                self.chunks[j],
+                positions[ranks[j]] - self.bounds[j],
+                self.model,
+                settings,
+                pure=False,
+            )
+            for j in used
+        ]
+        pieces = gather(self.client, futures, "explaining")
+        for j, piece in zip(used, pieces, strict=True):
+            piece.index = ranks[j]
+        return pd.concat(pieces).sort_index().reset_index(drop=True)
+
+
 def score_customers(
     model,
     vectors: pd.DataFrame,
@@ -176,12 +236,8 @@ def score_customers(
     if client is None:
         rows = risk_rows(vectors, model, settings, after)
     else:
-        from core.cluster import map_frame
-
-        shared = client.scatter(model, broadcast=True)
-        rows = map_frame(
-            client, risk_rows, vectors, what="scoring", model=shared, settings=settings, after=after
-        )
+        shipped = Shipped(client, vectors, model)
+        rows = shipped.risk_rows(settings, after)
     raw, p, lapsed, value = (rows[c].to_numpy() for c in ("raw", "p", "lapsed", "value"))
     # The calibrators are strictly increasing, so only equal scores tie; the raw score still breaks
     # ties of models pickled with the old step calibrator. The lapsed go last, by value.
@@ -209,9 +265,7 @@ def score_customers(
     if client is None or not k:
         explained = explain_rows(v.iloc[:k], model, settings)
     else:
-        explained = map_frame(
-            client, explain_rows, v.iloc[:k], what="explaining", model=shared, settings=settings
-        )
+        explained = shipped.explain_rows(order[:k], settings)
     explained = explained.reindex(range(len(v)))  # the unexplained rows get blanks
     for col in explained.select_dtypes(object).columns:
         explained[col] = explained[col].astype(object).where(explained[col].notna(), None)

@@ -168,3 +168,48 @@ def test_a_replayed_day_leaves_later_rows_out_instead_of_quarantining_them(sampl
     assert pd.read_csv(tmp_path / "q" / "transactions.csv")["_row"].tolist() == [1]
     assert len(loaded.transactions) == len(transactions) - n_late - 1
     assert not (tmp_path / "q" / "usage.csv").exists()  # later usage is not quarantine either
+
+
+PADDINGS = ["", " ", "\t", "\n", "\u00a0", "\u2003", "\u3000", "\x1c", "\u200b", "\u0085"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_text_is_trimmed_exactly_like_python_strips_it(seed):
+    """Ids and labels are typed through Arrow for speed; the result must be what `str.strip` and
+    the ".0" rule give value by value (an independent plain-Python loop), blanks missing."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    words = ["C1", "C2.0", "7.0.0", "x.0\n", "", "plan a", None, "ü"]
+    ids = [
+        None if w is None else rng.choice(PADDINGS) + w + rng.choice(PADDINGS)
+        for w in rng.choice(np.array(words, dtype=object), n)
+    ]
+    ids[0] = "C0"  # the first row keeps the table valid enough to type
+    raw = {
+        "customers": pd.DataFrame(
+            {"customer_id": ids, "signup_ts": "2026-01-01", "segment": [i and i[::-1] for i in ids]}
+        ),
+        "usage": pd.DataFrame({"customer_id": ["C0"], "ts": ["2026-01-02"], "sessions": 1, "minutes": 1}),
+    }
+    report = validate_tables(raw)
+    typed = report.typed["customers"]
+
+    def stripped(value, id_rule):
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        return value[:-2] if id_rule and value.endswith(".0") else value
+
+    expect_ids = [stripped(v, True) for v in ids]
+    expect_segments = [stripped(v and v[::-1], False) for v in ids]
+
+    def values(col):
+        return typed[col].astype(object).where(typed[col].notna(), None).tolist()
+
+    assert values("customer_id") == expect_ids
+    assert values("segment") == expect_segments
+    assert str(typed["customer_id"].dtype) == "string"
+    missing_rows = {i + 1 for i, v in enumerate(expect_ids) if v is None}
+    assert {p.row for p in report.problems if p.message == "missing value (required)"} == missing_rows
