@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from joblib.externals.loky import get_reusable_executor
 
+from core import cluster
 from core.cluster import dask_client
 from core.config import load_config
 from training.forecasting.forecaster import train_volume
@@ -101,7 +102,12 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=500)
     parser.add_argument("--days", type=int, default=400)
     parser.add_argument("--dask", default="local:2")
-    parser.add_argument("--peers", nargs="+", default=["one_process", "default", "dask"])
+    parser.add_argument(
+        "--peers",
+        nargs="+",
+        default=["one_process", "default", "dask"],
+        choices=["one_process", "default", "dask", "dask_profiled"],
+    )
     parser.add_argument(
         "--save", type=Path, help="write each peer's backtest forecasts here and compare with the ones there"
     )
@@ -110,18 +116,22 @@ def main() -> None:
     one = settings.model_copy(update={"forecast": settings.forecast.model_copy(update={"processes": 1})})
     long = daily_series(args.series, args.days)
     seconds, cpu, load, results, profile, workers = {}, {}, {}, {}, {}, 0
+    shipped = dict(cluster.LOCAL_CLUSTER_CONFIG)
     for peer in args.peers:
         cpu0 = cpu_seconds()
-        if peer == "dask":
+        if peer.startswith("dask"):
             from distributed import get_task_stream
 
+            # dask_profiled: the local cluster as it was before it turned Dask's profiler off
+            extra = {"distributed.worker.profile.enabled": True} if peer == "dask_profiled" else {}
+            cluster.LOCAL_CLUSTER_CONFIG = shipped | extra
             with dask_client(args.dask) as client, get_task_stream(client) as stream:
                 workers = len(client.scheduler_info()["workers"])
                 t0 = time.perf_counter()
                 results[peer] = train_volume(long, settings, client=client)
                 seconds[peer] = time.perf_counter() - t0
                 by_thread = {"driver": threads_cpu(), **client.run(threads_cpu)}
-            profile = task_profile(stream.data, workers, seconds[peer]) | {
+            profile[peer] = task_profile(stream.data, workers, seconds[peer]) | {
                 "cpu_by_process_and_thread": by_thread
             }
         else:
