@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import io
 import json
 import multiprocessing
@@ -50,6 +51,7 @@ KEY = "bench-key"
 HEADERS = {"Authorization": f"Bearer {KEY}"}
 TIMEOUT = aiohttp.ClientTimeout(total=10)
 SERVERS: dict[str, int] = {}  # url -> pid of its `bentoml serve`
+GENERATOR_GC = False  # `--generator-gc`: keep the load generator's garbage collector on
 
 
 def _home() -> Path:
@@ -109,13 +111,70 @@ def _server_cpu(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+async def _watched(coro, seen: dict):
+    """Run `coro` while a heartbeat measures how late this generator's own event loop runs: a
+    stall here delays sending and reading, and would be counted as the server's latency."""
+
+    async def heartbeat() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            lag = now - last - 0.001
+            seen["lags"].append(lag)
+            last = now
+
+    beat = asyncio.create_task(heartbeat())
+    try:
+        return await coro
+    finally:
+        beat.cancel()
+
+
 def _run(coro, url: str | None = None):
     """Run a load phase; with `url`, add the server's CPU milliseconds per request (robust on a
-    shared machine, where wall-clock latency also counts other programs' turns on the CPU)."""
+    shared machine, where wall-clock latency also counts other programs' turns on the CPU).
+
+    The generator's own garbage collector is off during the phase (what it allocates is freed by
+    reference counting; its full collections walked the tasks and answers of the whole phase and
+    paused sending and reading for tens of milliseconds); `--generator-gc` keeps it on.
+    Each phase reports the generator's longest loop lag and collections (`generator`).
+    """
+    seen: dict = {"lags": [], "gc_ms": []}
+    started: list[float] = []
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            started.append(time.perf_counter())
+        elif started:
+            seen["gc_ms"].append((info["generation"], (time.perf_counter() - started.pop()) * 1000))
+
     before = _server_cpu(SERVERS[url]) if url else 0.0
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        result = runner.run(coro)
-    phases = result if isinstance(result, list) else [result]
+    if not GENERATOR_GC:
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+    gc.callbacks.append(on_gc)
+    try:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            result = runner.run(_watched(coro, seen))
+    finally:
+        gc.callbacks.remove(on_gc)
+        gc.enable()
+        gc.unfreeze()
+    lags = np.array(seen["lags"] or [0.0]) * 1000
+    generator = {
+        "gc": "on" if GENERATOR_GC else "off",
+        "loop_lag_p99_ms": round(float(np.percentile(lags, 99)), 2),
+        "loop_lag_max_ms": round(float(lags.max()), 1),
+        "loop_lags_over_20ms": int((lags > 20).sum()),
+        "collections": len(seen["gc_ms"]),
+        "full_collections_ms": [round(ms, 1) for g, ms in seen["gc_ms"] if g == 2],
+    }
+    phases = result[0] if isinstance(result, tuple) else result
+    phases = phases if isinstance(phases, list) else [phases]
+    for phase in phases:
+        phase["generator"] = generator
     if url and len(phases) == 1:
         cpu = _server_cpu(SERVERS[url]) - before
         phases[0]["server_cpu_ms_per_request"] = round(cpu * 1000 / max(1, phases[0]["requests"]), 3)
@@ -188,15 +247,17 @@ async def _open(url: str, ids: list[str], phases: list[tuple[float, float]], eve
     """
     rng = np.random.default_rng(0)
     results = [([], []) for _ in phases]  # (status, latency) answers, how late each was sent
+    by_second: list[list[tuple[int, float]]] = [[] for _ in phases]  # (second due, latency)
     connector = aiohttp.TCPConnector(limit=1024)
     async with aiohttp.ClientSession(connector=connector, timeout=TIMEOUT, headers=HEADERS) as session:
         tasks, reloads = [], []
 
-        async def one(due: float, phase: int) -> None:
+        async def one(due: float, phase: int, second: int) -> None:
             answers, late = results[phase]
             late.append(time.perf_counter() - due)
             status = await _call(session, url, "/score", {"customer_ids": [ids[rng.integers(len(ids))]]})
             answers.append((status, time.perf_counter() - due))
+            by_second[phase].append((second, time.perf_counter() - due))
 
         async def change_then_reload(due: float, change) -> None:
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
@@ -212,11 +273,11 @@ async def _open(url: str, ids: list[str], phases: list[tuple[float, float]], eve
                 due = start + i / rate
                 if (wait := due - time.perf_counter()) > 0:
                     await asyncio.sleep(wait)
-                tasks.append(asyncio.create_task(one(due, p)))
+                tasks.append(asyncio.create_task(one(due, p, int(i / rate))))
             start += seconds
         await asyncio.gather(*tasks)
     out = []
-    for (rate, seconds), (answers, late) in zip(phases, results, strict=True):
+    for (rate, seconds), (answers, late), timed in zip(phases, results, by_second, strict=True):
         lag = np.array(late or [0.0]) * 1000
         out.append(
             {
@@ -224,9 +285,23 @@ async def _open(url: str, ids: list[str], phases: list[tuple[float, float]], eve
                 "seconds": seconds,
                 **_summary(answers, seconds),
                 "send_lag_p99_ms": round(float(np.percentile(lag, 99)), 2),
+                **_timeline(timed),
             }
         )
     return (out, reloads) if events else out
+
+
+def _timeline(timed: list[tuple[int, float]]) -> dict:
+    """Per second of the phase (by when requests were due): the p99 and the slowest answer in ms,
+    to see when the slow requests happen (the first seconds, every N seconds, ...)."""
+    if not timed:
+        return {}
+    frame = pd.DataFrame(timed, columns=["second", "latency"])
+    ms = frame.groupby("second")["latency"].agg([lambda x: np.percentile(x, 99), "max"]) * 1000
+    return {
+        "per_second_p99_ms": [round(v) for v in ms.iloc[:, 0]],
+        "per_second_max_ms": [round(v) for v in ms.iloc[:, 1]],
+    }
 
 
 def _in_process(home: Path, ids: list[str], n: int = 300) -> dict:
@@ -374,7 +449,12 @@ def main() -> None:
     p.add_argument("--seconds", type=float, help="length of each measured phase")
     p.add_argument("--clients", type=int, default=1, help="closed-loop clients (mode closed)")
     p.add_argument("--quick", action="store_true", help="short phases: all modes in about 3 minutes")
+    p.add_argument(
+        "--generator-gc", action="store_true", help="keep the load generator's garbage collector on"
+    )
     a = p.parse_args()
+    global GENERATOR_GC
+    GENERATOR_GC = a.generator_gc
     home = _home()
     ids = _ids(home)
     started = time.perf_counter()
