@@ -318,16 +318,20 @@ def test_workers_follow_new_outputs_without_reload(secured):
 
 def test_overload_answers_429_and_recovers(secured):
     """Past NEEDRADAR_MAX_CONCURRENCY (6 here) requests in flight, the server refuses instead of
-    queueing: every request gets an answer (no client timeout), some of them 429, and the server
-    serves normally right after. How fast a 429 comes back is a latency figure, not asserted on a
-    shared machine (see docs/benchmarks.md)."""
+    queueing: every request gets an answer (no client timeout), some of them 429 from the gate in
+    front of BentoML's middlewares (JSON body, Retry-After), and the server serves normally right
+    after. How fast a 429 comes back is a latency figure, not asserted on a shared machine (see
+    docs/benchmarks.md)."""
 
     def one(_):
-        return call(secured, "/at_risk", {"page_size": 300}, ADMIN).status_code
+        return call(secured, "/at_risk", {"page_size": 300}, ADMIN)
 
     with ThreadPoolExecutor(30) as pool:
-        codes = list(pool.map(one, range(60)))
-    assert set(codes) <= {200, 429, 503} and 429 in codes and 200 in codes, codes
+        answers = list(pool.map(one, range(60)))
+    codes = [r.status_code for r in answers]
+    assert set(codes) <= {200, 429} and 429 in codes and 200 in codes, codes
+    refused = [r for r in answers if r.status_code == 429]
+    assert all(r.headers["retry-after"] == "1" and "in flight" in r.json()["error"] for r in refused)
     assert call(secured, "/at_risk", {"page_size": 1}, ADMIN).status_code == 200
 
 
