@@ -175,9 +175,12 @@ def _run(coro, url: str | None = None):
     phases = phases if isinstance(phases, list) else [phases]
     for phase in phases:
         phase["generator"] = generator
-    if url and len(phases) == 1:
+    if url:  # several phases: the CPU of all of them, per request of all of them
         cpu = _server_cpu(SERVERS[url]) - before
-        phases[0]["server_cpu_ms_per_request"] = round(cpu * 1000 / max(1, phases[0]["requests"]), 3)
+        requests = sum(p["requests"] for p in phases)
+        name = "server_cpu_ms_per_request" + ("" if len(phases) == 1 else "_all_phases")
+        for phase in phases:
+            phase[name] = round(cpu * 1000 / max(1, requests), 3)
     return result
 
 
@@ -373,7 +376,7 @@ def mode_overload(url: str, ids: list[str], a) -> dict:
     _run(_closed(url, ids, 2, 2))
     rate = 3 * (a.rate or [400])[0]
     seconds = a.seconds or (5 if a.quick else 10)
-    over, after = _run(_open(url, ids, [(rate, seconds), (100, 2 * seconds)]))
+    over, after = _run(_open(url, ids, [(rate, seconds), (100, 2 * seconds)]), url)
     return {"overload": over, "recovery_at_100_rps": after}
 
 
