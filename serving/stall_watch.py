@@ -4,7 +4,7 @@ Off unless `NEEDRADAR_STALLS` names a file. Then a heartbeat on the event loop r
 millisecond and a watcher thread wakes every millisecond too. While the heartbeat is late by more
 than `threshold` the watcher samples the loop thread's Python stack (what is running) and the
 top frame of every other thread. Once a second it appends one JSON line to the file: the
-process's and each busy thread's CPU in that second, the loop's longest lag, the garbage
+process's and each busy thread's CPU and page faults in that second, the loop's longest lag, the garbage
 collections (generation, milliseconds), and every stall over the threshold with its wall and
 loop-thread CPU milliseconds and the stacks seen during it. A stall whose loop-thread CPU is near
 its wall time ran code on the loop; one with little CPU waited (for the GIL held by another
@@ -53,6 +53,12 @@ def _thread_cpu() -> dict[str, float]:
         fields = text.rsplit(")", 1)[1].split()
         out[f"{name}:{tid}"] = (int(fields[11]) + int(fields[12])) / ticks
     return out
+
+
+def _faults() -> tuple[int, int]:
+    """Minor and major page faults of this process so far (from /proc)."""
+    fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[7]), int(fields[9])
 
 
 class StallWatch:
@@ -119,7 +125,7 @@ class StallWatch:
 
     def _watch(self) -> None:
         second, watcher_gap = int(time.perf_counter() - self.t0), 0.0
-        cpu, threads = time.process_time(), _thread_cpu()
+        cpu, threads, faults = time.process_time(), _thread_cpu(), _faults()
         previous = time.perf_counter()
         while not self._stopped.is_set():
             time.sleep(TICK)
@@ -129,12 +135,16 @@ class StallWatch:
             if now - self.last_beat > self.threshold:
                 self._sample(now)
             if int(now - self.t0) > second:
-                cpu_now, threads_now = time.process_time(), _thread_cpu()
-                self._write(second, cpu_now - cpu, threads, threads_now, watcher_gap)
+                cpu_now, threads_now, faults_now = time.process_time(), _thread_cpu(), _faults()
+                used = {
+                    "cpu": cpu_now - cpu,
+                    "faults": [b - a for a, b in zip(faults, faults_now, strict=True)],
+                }
+                self._write(second, used, threads, threads_now, watcher_gap)
                 second, watcher_gap = int(now - self.t0), 0.0
-                cpu, threads = cpu_now, threads_now
+                cpu, threads, faults = cpu_now, threads_now, faults_now
 
-    def _write(self, second: int, cpu: float, threads: dict, threads_now: dict, watcher_gap: float) -> None:
+    def _write(self, second: int, used: dict, threads: dict, threads_now: dict, watcher_gap: float) -> None:
         stalls = []
         while self.stalls:
             start, wall, loop_cpu = self.stalls.popleft()
@@ -171,7 +181,8 @@ class StallWatch:
         }
         line = {
             "second": second,
-            "cpu_ms": round(cpu * 1000, 1),
+            "cpu_ms": round(used["cpu"] * 1000, 1),
+            "page_faults_minor_major": used["faults"],
             "threads_cpu_ms": busy,
             "loop_max_lag_ms": round(self.max_lag * 1000, 1),
             "watcher_max_gap_ms": round(watcher_gap * 1000, 1),
