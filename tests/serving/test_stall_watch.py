@@ -26,22 +26,24 @@ def test_stalls_are_written_with_their_stacks_and_cpu(tmp_path, monkeypatch):
     async def main():
         watch = watch_stalls()
         await asyncio.sleep(0.2)
-        hold_the_loop_waiting(0.15)
+        hold_the_loop_waiting(0.25)
         await asyncio.sleep(0.1)
-        hold_the_loop_working(0.15)
+        hold_the_loop_working(0.25)
         await asyncio.sleep(2.2)  # the per-second lines covering both are written
         watch.stop()
 
     asyncio.run(main())
     lines = [json.loads(x) for x in path.read_text().splitlines()]
-    assert [line["second"] for line in lines] == list(range(len(lines))) and len(lines) >= 2
+    seconds = [line["second"] for line in lines]  # one line a second (fewer on a starved machine)
+    assert len(seconds) >= 2 and seconds == sorted(set(seconds))
     stalls = [s for line in lines for s in line["stalls"]]
     waiting = next(s for s in stalls if "hold_the_loop_waiting" in str(s["loop_stacks"]))
     working = next(s for s in stalls if "hold_the_loop_working" in str(s["loop_stacks"]))
-    assert waiting["wall_ms"] >= 140 and waiting["loop_cpu_ms"] < 50
-    assert working["wall_ms"] >= 140 and working["loop_cpu_ms"] >= 140
+    assert waiting["wall_ms"] >= 240 and waiting["loop_cpu_ms"] < 100
+    assert working["wall_ms"] >= 240 and working["loop_cpu_ms"] >= 240
     assert all(s["wall_ms"] > 20 for s in stalls)
-    assert max(line["loop_max_lag_ms"] for line in lines) >= 140
+    assert max(line["loop_max_lag_ms"] for line in lines) >= 240
+    assert all(len(line["page_faults_minor_major"]) == 2 for line in lines)
 
 
 def test_off_without_the_variable(monkeypatch):
