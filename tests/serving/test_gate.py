@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pytest
+from bentoml._internal.server.http.traffic import TimeoutMiddleware
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -124,6 +125,7 @@ def test_installed_in_front_of_every_middleware_of_a_started_app():
 
     app = Starlette(routes=[Route("/score", hello, methods=["POST"])])
     app.add_middleware(Inner)
+    app.add_middleware(TimeoutMiddleware, timeout=7.5)  # BentoML's, outside ours as in BentoML
     with pytest.raises(RuntimeError, match="has started"):
         install(app, 1)
 
@@ -131,6 +133,7 @@ def test_installed_in_front_of_every_middleware_of_a_started_app():
         lifespan = await _started(app)
         gate = install(app, 1)
         assert install(app, 1) is gate  # a second install keeps the one gate
+        assert gate.timeout == 7.5 and not any(isinstance(m, TimeoutMiddleware) for m in _chain(gate))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             answered = await client.post("/score")
@@ -149,3 +152,29 @@ def test_installed_in_front_of_every_middleware_of_a_started_app():
 @pytest.mark.parametrize(("total", "workers", "each"), [(64, 1, 64), (64, 2, 32), (5, 2, 3), (1, 4, 1)])
 def test_bound_split_between_workers(total, workers, each):
     assert per_worker(total, workers) == each
+
+
+def _chain(app) -> list:
+    out = []
+    while (app := getattr(app, "app", None)) is not None:
+        out.append(app)
+    return out
+
+
+def test_an_answer_not_started_in_time_gets_504_one_started_is_not_cut():
+    async def streaming(scope, receive, send):  # starts at once, finishes after the timeout
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await asyncio.sleep(0.2)
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def main():
+        slow = SlowApp()  # never answers unless released
+        gate = ConcurrencyGate(slow, limit=4, timeout=0.05)
+        late = await asyncio.wait_for(_call(gate), 2)
+        answered = await _call(ConcurrencyGate(streaming, limit=4, timeout=0.05))
+        return late, answered, gate
+
+    (status, _, body), answered, gate = asyncio.run(main())
+    assert status == 504 and json.loads(body) == {"error": "not answered within 0.05 seconds", "field": None}
+    assert answered[0] == 200 and answered[2] == b"{}"
+    assert gate.in_flight == 0
