@@ -38,7 +38,7 @@ def per_worker(max_concurrency: int, workers: int) -> int:
     return max(1, math.ceil(max_concurrency / max(1, workers)))
 
 
-def _answer(status: int, payload: dict, headers: list[tuple[bytes, bytes]] = ()) -> tuple[dict, dict]:
+def _answer(status: int, payload: dict, headers: tuple[tuple[bytes, bytes], ...] = ()) -> tuple[dict, dict]:
     """The two ASGI messages of a small JSON answer."""
     body = json.dumps(payload).encode()
     start = {
@@ -70,7 +70,7 @@ class ConcurrencyGate:
         self._refusal = _answer(
             429,
             {"error": f"over {limit} requests in flight; retry in {RETRY_AFTER_SECONDS} s", "field": None},
-            [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())],
+            ((b"retry-after", str(RETRY_AFTER_SECONDS).encode()),),
         )
         self._too_slow = _answer(504, {"error": f"not answered within {timeout} seconds", "field": None})
 
