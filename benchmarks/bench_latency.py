@@ -21,7 +21,6 @@ The load generator (asyncio on uvloop, aiohttp with a connection pool) runs on t
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import io
 import json
@@ -29,27 +28,15 @@ import multiprocessing
 import os
 import pstats
 import shutil
-import socket
-import subprocess
 import tempfile
 import time
-from collections import Counter
-from contextlib import contextmanager
 from pathlib import Path
 
-import aiohttp
-import httpx
-import numpy as np
+import load_generator
 import pandas as pd
-import uvloop
-
-from needradar.commands.serve import bentoml_command
+from load_generator import _closed, _ms, _open, _run, _server
 
 ROOT = Path(__file__).resolve().parents[1]
-KEY = "bench-key"
-HEADERS = {"Authorization": f"Bearer {KEY}"}
-TIMEOUT = aiohttp.ClientTimeout(total=10)
-SERVERS: dict[str, int] = {}  # url -> pid of its `bentoml serve`
 
 
 def _home() -> Path:
@@ -59,174 +46,6 @@ def _home() -> Path:
 def _ids(home: Path) -> list[str]:
     day = sorted((home / "out").glob("????-??-??"))[-1]
     return pd.read_parquet(day / "vectors.parquet", columns=["customer_id"])["customer_id"].tolist()
-
-
-@contextmanager
-def _server(home: Path, extra_env: dict | None = None):
-    """A real `bentoml serve` on a free loopback port, ready; stopped on exit."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "NEEDRADAR_HOME": str(home), "NEEDRADAR_API_KEY": KEY, **(extra_env or {})}
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(bentoml_command("127.0.0.1", port), env=env, stdout=log, stderr=log)
-        url = f"http://127.0.0.1:{port}"
-        SERVERS[url] = proc.pid
-        try:
-            for _ in range(480):
-                if proc.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError("server exited:\n" + log.read().decode()[-3000:])
-                try:
-                    if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.5)
-            else:
-                raise RuntimeError("server not ready after 240 s")
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-
-
-def _server_cpu(pid: int) -> float:
-    """CPU seconds used so far by a process and all its descendants (the server's workers)."""
-    tree, stats = {pid}, {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        stats[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    while True:
-        more = {p for p, (ppid, _) in stats.items() if ppid in tree} - tree
-        if not more:
-            break
-        tree |= more
-    total = sum(stats[p][1] for p in tree if p in stats)
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def _run(coro, url: str | None = None):
-    """Run a load phase; with `url`, add the server's CPU milliseconds per request (robust on a
-    shared machine, where wall-clock latency also counts other programs' turns on the CPU)."""
-    before = _server_cpu(SERVERS[url]) if url else 0.0
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        result = runner.run(coro)
-    phases = result if isinstance(result, list) else [result]
-    if url and len(phases) == 1:
-        cpu = _server_cpu(SERVERS[url]) - before
-        phases[0]["server_cpu_ms_per_request"] = round(cpu * 1000 / max(1, phases[0]["requests"]), 3)
-    return result
-
-
-def _ms(values: list[float]) -> dict:
-    ms = np.array(values) * 1000
-    if not len(ms):
-        return {}
-    q = np.percentile(ms, [50, 90, 99])
-    return {
-        "p50_ms": round(q[0], 2),
-        "p90_ms": round(q[1], 2),
-        "p99_ms": round(q[2], 2),
-        "max_ms": round(ms.max(), 2),
-    }
-
-
-def _summary(answers: list[tuple[str, float]], seconds: float) -> dict:
-    """Latency of every answer, errors by status, and how quickly refusals (429/503) came."""
-    statuses = Counter(s for s, _ in answers)
-    refused = [t for s, t in answers if s in ("429", "503")]
-    return {
-        "requests": len(answers),
-        "achieved_rps": round(len(answers) / seconds, 1),
-        **_ms([t for _, t in answers]),
-        "errors": len(answers) - statuses.get("200", 0),
-        "by_status": dict(statuses),
-        **({"refusals": _ms(refused)} if refused else {}),
-    }
-
-
-async def _call(session, url: str, path: str, body: dict | None) -> str:
-    """One request; its status as text, or the exception's name."""
-    try:
-        request = session.post(f"{url}{path}", json=body) if body is not None else session.get(f"{url}{path}")
-        async with request as r:
-            await r.read()
-            return str(r.status)
-    except (aiohttp.ClientError, TimeoutError) as e:
-        return type(e).__name__
-
-
-async def _closed(url: str, ids: list[str], clients: int, seconds: float, path: str = "/score") -> dict:
-    """`clients` closed-loop clients for `seconds` (path /livez: a GET without work)."""
-    answers = []
-    rng = np.random.default_rng(0)
-    stop = time.perf_counter() + seconds
-    connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(connector=connector, timeout=TIMEOUT, headers=HEADERS) as session:
-
-        async def client() -> None:
-            while time.perf_counter() < stop:
-                body = {"customer_ids": [ids[rng.integers(len(ids))]]} if path == "/score" else None
-                t0 = time.perf_counter()
-                status = await _call(session, url, path, body)
-                answers.append((status, time.perf_counter() - t0))
-
-        await asyncio.gather(*(client() for _ in range(clients)))
-    return {"path": path, "clients": clients, **_summary(answers, seconds)}
-
-
-async def _open(url: str, ids: list[str], phases: list[tuple[float, float]], events=()):
-    """Open loop: request i of a phase is due at its start + i / rate, whatever came back before.
-
-    Latency runs from the due time, so waiting in the generator or in a queue counts. Returns one
-    summary per (rate, seconds) phase, and with `events` ((seconds in, blocking function) pairs,
-    each run in a thread and followed by POST /reload) also what each reload answered.
-    """
-    rng = np.random.default_rng(0)
-    results = [([], []) for _ in phases]  # (status, latency) answers, how late each was sent
-    connector = aiohttp.TCPConnector(limit=1024)
-    async with aiohttp.ClientSession(connector=connector, timeout=TIMEOUT, headers=HEADERS) as session:
-        tasks, reloads = [], []
-
-        async def one(due: float, phase: int) -> None:
-            answers, late = results[phase]
-            late.append(time.perf_counter() - due)
-            status = await _call(session, url, "/score", {"customer_ids": [ids[rng.integers(len(ids))]]})
-            answers.append((status, time.perf_counter() - due))
-
-        async def change_then_reload(due: float, change) -> None:
-            await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            what = await asyncio.to_thread(change)
-            t0 = time.perf_counter()
-            status = await _call(session, url, "/reload", {})
-            reloads.append({"change": what, "status": status, "seconds": round(time.perf_counter() - t0, 2)})
-
-        start = time.perf_counter()
-        tasks += [asyncio.create_task(change_then_reload(start + at, change)) for at, change in events]
-        for p, (rate, seconds) in enumerate(phases):
-            for i in range(int(rate * seconds)):
-                due = start + i / rate
-                if (wait := due - time.perf_counter()) > 0:
-                    await asyncio.sleep(wait)
-                tasks.append(asyncio.create_task(one(due, p)))
-            start += seconds
-        await asyncio.gather(*tasks)
-    out = []
-    for (rate, seconds), (answers, late) in zip(phases, results, strict=True):
-        lag = np.array(late or [0.0]) * 1000
-        out.append(
-            {
-                "rate": rate,
-                "seconds": seconds,
-                **_summary(answers, seconds),
-                "send_lag_p99_ms": round(float(np.percentile(lag, 99)), 2),
-            }
-        )
-    return (out, reloads) if events else out
 
 
 def _in_process(home: Path, ids: list[str], n: int = 300) -> dict:
@@ -298,7 +117,7 @@ def mode_overload(url: str, ids: list[str], a) -> dict:
     _run(_closed(url, ids, 2, 2))
     rate = 3 * (a.rate or [400])[0]
     seconds = a.seconds or (5 if a.quick else 10)
-    over, after = _run(_open(url, ids, [(rate, seconds), (100, 2 * seconds)]))
+    over, after = _run(_open(url, ids, [(rate, seconds), (100, 2 * seconds)]), url)
     return {"overload": over, "recovery_at_100_rps": after}
 
 
@@ -374,7 +193,11 @@ def main() -> None:
     p.add_argument("--seconds", type=float, help="length of each measured phase")
     p.add_argument("--clients", type=int, default=1, help="closed-loop clients (mode closed)")
     p.add_argument("--quick", action="store_true", help="short phases: all modes in about 3 minutes")
+    p.add_argument(
+        "--generator-gc", action="store_true", help="keep the load generator's garbage collector on"
+    )
     a = p.parse_args()
+    load_generator.GENERATOR_GC = a.generator_gc
     home = _home()
     ids = _ids(home)
     started = time.perf_counter()

@@ -8,13 +8,18 @@ so a busy server scores in bulk and an idle one answers at once, without a timer
 Small batches are scored on the event loop itself (`inline_rows`): a call of a millisecond or
 two is cheaper there than the hand-over to a thread and back, and a thread would only contend
 with the loop for the GIL meanwhile. Larger batches go to a thread so that the loop keeps
-answering health checks while they run.
+answering health checks while they run: the batcher's own single thread, started before the
+service says it is ready (one batch runs at a time anyway), rather than `asyncio.to_thread`'s
+shared pool, which starts its threads on first use while the event loop waits for each.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +49,8 @@ class MicroBatcher:
         self.inline_rows = inline_rows
         self._pending: list[_Request] = []
         self._worker: asyncio.Task | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="needradar-batch")
+        self._thread.submit(lambda: None).result()  # started now, not by the first large batch
 
     async def submit(self, context: Any, ids: list[str]) -> dict[str, dict]:
         """Results for `ids`, scored with `context` (requests share a call only with the same one)."""
@@ -71,7 +78,11 @@ class MicroBatcher:
                 if len(ids) <= self.inline_rows:
                     results = self.score(batch[0].context, ids)
                 else:
-                    results = await asyncio.to_thread(self.score, batch[0].context, ids)
+                    # the copied context carries the request's timing record (core/timing.py)
+                    call = functools.partial(
+                        contextvars.copy_context().run, self.score, batch[0].context, ids
+                    )
+                    results = await asyncio.get_running_loop().run_in_executor(self._thread, call)
             except Exception as e:  # every waiting request gets the error, the server stays up
                 for r in batch:
                     if not r.future.done():  # done: the client went away

@@ -26,11 +26,36 @@ CUSTOMERS_HEADER = b"x-needradar-customers"  # set by endpoints that return cust
 
 
 class AuditLog:
-    """Appends one JSON line per request; a line is one write, so workers never interleave."""
+    """Appends one JSON line per request; a line is one write, so workers never interleave.
+
+    The file stays open between requests (an open and a close per request cost more than the
+    write) and is opened again when it was moved or deleted (log rotation), checked at most once
+    a second.
+    """
+
+    REOPEN_CHECK_SECONDS = 1.0
 
     def __init__(self, path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd: int | None = None
+        self._checked = 0.0
+
+    def _file(self) -> int:
+        now = time.monotonic()
+        if self._fd is not None and now - self._checked >= self.REOPEN_CHECK_SECONDS:
+            self._checked = now
+            try:
+                same = os.path.samestat(os.stat(self.path), os.fstat(self._fd))
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(self._fd)
+                self._fd = None
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._checked = now
+        return self._fd
 
     def write(
         self, caller: Caller | None, method: str, path: str, status: int, customers: int | None
@@ -44,11 +69,7 @@ class AuditLog:
             "status": status,
             "customers": customers,
         }
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, (json.dumps(line) + "\n").encode())
-        finally:
-            os.close(fd)
+        os.write(self._file(), (json.dumps(line) + "\n").encode())
 
 
 async def _reply(send, status: int, body: dict, headers: list | None = None) -> None:

@@ -59,11 +59,24 @@ def _settings():
     return load_config(ARGUMENTS.config)
 
 
+WORKERS = int(os.environ.get("NEEDRADAR_WORKERS", "1"))
+# Requests in flight per service (split between the workers) before the gate refuses with 429.
+MAX_CONCURRENCY = int(os.environ.get("NEEDRADAR_MAX_CONCURRENCY", "64"))
+
+
 class Guard(GuardMiddleware):
-    """The guard with this server's settings and `--arg insecure`."""
+    """The guard with this server's settings and `--arg insecure`; at the lifespan startup it
+    also puts the concurrency gate (serving/gate.py) in front of BentoML's middlewares."""
 
     def __init__(self, app, **_: Any) -> None:
         super().__init__(app, settings=_settings(), insecure=ARGUMENTS.insecure)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            from serving.gate import install, per_worker
+
+            install(scope["app"], per_worker(MAX_CONCURRENCY, WORKERS))
+        return await super().__call__(scope, receive, send)
 
 
 def _generated_openapi() -> dict:
@@ -76,13 +89,10 @@ DASHBOARD = create_app(lambda: bentoml.get_current_service().state, lambda: ARGU
 
 @bentoml.service(
     name="needradar",
-    # Past max_concurrency requests in flight a worker answers 429 at once instead of queueing
-    # them into timeouts; a request still running after `timeout` seconds is cut off.
-    traffic={
-        "timeout": float(os.environ.get("NEEDRADAR_TIMEOUT", "30")),
-        "max_concurrency": int(os.environ.get("NEEDRADAR_MAX_CONCURRENCY", "64")),
-    },
-    workers=int(os.environ.get("NEEDRADAR_WORKERS", "1")),
+    # A request still running after `timeout` seconds is cut off. The bound on requests in flight
+    # is the gate's (MAX_CONCURRENCY, see Guard), which refuses before BentoML's middlewares run.
+    traffic={"timeout": float(os.environ.get("NEEDRADAR_TIMEOUT", "30"))},
+    workers=WORKERS,
     # BentoML's own per-request access log line and OpenTelemetry span cost as much CPU as a
     # /score answer itself; the guard's audit log already records every call. Both come back with
     # NEEDRADAR_ACCESS_LOG=1 and NEEDRADAR_TRACING=1.
@@ -97,8 +107,10 @@ class NeedRadar:
     def __init__(self) -> None:
         from serving.auth import stored_keys
         from serving.client_errors import log_client_errors_in_one_line
+        from serving.stall_watch import watch_stalls
         from serving.state import load_state, source_stamp
 
+        self._stall_watch = watch_stalls()  # NEEDRADAR_STALLS=FILE: event-loop stalls, for profiling
         log_client_errors_in_one_line()
         self.settings = _settings()
         if not self.settings.api_key and not stored_keys(self.settings) and not ARGUMENTS.insecure:

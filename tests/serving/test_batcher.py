@@ -81,3 +81,27 @@ def test_small_batches_run_on_the_loop_and_large_ones_in_a_thread():
     assert list(small) == ["a", "b"] and list(large) == ["c", "d", "e"]
     assert threads[("a", "b")] == threading.get_ident()  # asyncio.run's loop runs in this thread
     assert threads[("c", "d", "e")] != threading.get_ident()
+
+
+def test_large_batches_use_the_batchers_own_thread_started_up_front():
+    """No thread is started while a request waits: the batcher's one thread exists as soon as
+    the batcher does, and every large batch runs on it."""
+
+    def batch_threads() -> set[int]:
+        return {t.ident for t in threading.enumerate() if t.name.startswith("needradar-batch")}
+
+    used: list[int] = []
+
+    def score(context: str, ids: list[str]) -> dict[str, dict]:
+        used.append(threading.get_ident())
+        return {i: {"customer_id": i} for i in ids}
+
+    before = batch_threads()
+    batcher = MicroBatcher(score, max_rows=100, inline_rows=1)
+    (started,) = batch_threads() - before
+
+    async def main():
+        return [await batcher.submit("s", [f"a{i}", f"b{i}"]) for i in range(3)]
+
+    assert [list(r) for r in asyncio.run(main())] == [[f"a{i}", f"b{i}"] for i in range(3)]
+    assert used == [started] * 3
