@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import time
 
 import numpy as np
+from proc_stats import cpu_seconds, peak_gib
 
 from core.cluster import dask_client
 from core.config import load_config
@@ -25,20 +25,6 @@ from features.labels import build_training_frame, default_cutoffs
 from features.vectors import build_vectors
 from serving.scoring import score_customers
 from training.churn_recipes import train_churn
-
-
-def peak_gib() -> float:
-    """This process's peak resident memory. VmHWM, not ru_maxrss: Linux keeps ru_maxrss across
-    exec, so a worker spawned by a large driver would report the driver's peak as its own."""
-    with open("/proc/self/status") as status:
-        kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    return round(kib / 2**20, 2)
-
-
-def cpu_seconds() -> float:
-    """CPU seconds (user + system, all threads) this process has used so far."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:

@@ -26,26 +26,13 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+from proc_stats import cpu_seconds, peak_gib
 
 from core.cluster import dask_client
 from core.config import load_config
 from features.distributed import vectors_on_cluster
 from features.generate import generate_sample
 from features.partition import BUCKET, dataset_buckets
-
-
-def peak_gib() -> float:
-    """This process's peak resident memory. VmHWM, not ru_maxrss: Linux keeps ru_maxrss across
-    exec, so a worker spawned by a large driver would report the driver's peak as its own."""
-    with open("/proc/self/status") as status:
-        kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    return round(kib / 2**20, 2)
-
-
-def cpu_seconds() -> float:
-    """CPU seconds (user + system) this process has used so far."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def write_chunks(out: Path, distinct: int, buckets: list[int], customers: int, days: int) -> int:

@@ -135,19 +135,10 @@ def _new_champion(home: Path) -> str:
     """The churn champion registered again as a new version and promoted (a new model object to
     load, with its SHAP tables to build)."""
     from core.config import load_config
-    from experiments.registry import load, promote, register, training_holdout
+    from experiments.registry import promote, register_again
 
     settings = load_config(environ={**os.environ, "NEEDRADAR_HOME": str(home)})
-    old = load("churn", settings)
-    version = register(
-        "churn",
-        old.model,
-        settings=settings,
-        run_id=old.run_id,
-        holdout=training_holdout(old),
-        metrics=old.metrics,
-        data_window=old.data_window,
-    )
+    version = register_again("churn", settings)
     promote("churn", settings, force=True)
     return f"new churn champion {version}"
 

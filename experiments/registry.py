@@ -100,16 +100,18 @@ def register(
     input_example: pd.DataFrame | None = None,
     signature: Any = None,
     name: str | None = None,
+    pseudonymised: bool = False,
 ) -> int:
     """Log the model in run `run_id`, register it (as `name`, default the task's model name) and
-    point `challenger` at it; returns the version."""
+    point `challenger` at it; returns the version. The holdout's customer ids are stored as
+    pseudonyms (`pseudonymised`: they already are, as in a holdout read back from MLflow)."""
     use_tracking(settings)
     client = MlflowClient()
     name = name or model_name(task, settings)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "needradar_model"
         _save_object(model_obj, folder)
-        if "customer_id" in holdout:  # MLflow artifacts never hold a raw customer id
+        if "customer_id" in holdout and not pseudonymised:  # MLflow artifacts never hold a raw customer id
             holdout = holdout.assign(customer_id=pseudonymise(holdout["customer_id"], settings))
         holdout.to_parquet(Path(tmp) / "holdout.parquet", index=False)
         (Path(tmp) / "training.json").write_text(json.dumps({"metrics": metrics, "data_window": data_window}))
@@ -132,6 +134,22 @@ def register(
         client.set_registered_model_alias(name, "challenger", str(version))
     logger.info("registered %s version %d as challenger", name, version)
     return version
+
+
+def register_again(task: Task, settings: Settings, alias: str = "champion") -> int:
+    """Register the model behind `alias` once more, as a new version and challenger, with its run,
+    holdout, metrics and data window: a new model object to load, nothing else changed."""
+    old = load(task, settings, alias)
+    return register(
+        task,
+        old.model,
+        settings=settings,
+        run_id=old.run_id,
+        holdout=training_holdout(old),
+        metrics=old.metrics,
+        data_window=old.data_window,
+        pseudonymised=True,  # hashed once more, no customer would be found in it by pseudonym
+    )
 
 
 @dataclass

@@ -11,10 +11,23 @@ from core.config import Settings, load_config
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files with slow tests first: the test workers start the long files early and end together
-    on the short ones (`make test` keeps this order with --no-loadscope-reorder)."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)  # stable: collection order otherwise
+    """Files with slow tests first, so that the test workers start the long files early and end
+    together on the short ones (`make test` keeps this order with --no-loadscope-reorder).
+
+    Among the slow files, one that needs the trained home comes first: its worker builds the home
+    (`needradar demo`, the longest set-up) while the other runs the slow files that do not need it;
+    the other files that need it come after those, when it is built, instead of waiting for it.
+    """
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    homed = [item.path for item in items if "trained_template" in item.fixturenames]
+    builder = homed[0] if homed else None
+
+    def rank(item: pytest.Item) -> int:
+        if item.path not in slow:
+            return 3
+        return 0 if item.path == builder else 2 if item.path in homed else 1
+
+    items.sort(key=rank)  # stable: collection order otherwise
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -62,7 +75,8 @@ def cluster():
 
 @pytest.fixture(scope="session")
 def trained_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Tiny champions for churn and volume and one daily run, trained once for the whole run."""
+    """Tiny champions for churn and volume and one daily run, built once for the whole run by
+    `needradar demo` (tests/trained_home.py)."""
     from tests.trained_home import shared_template
 
     return shared_template(tmp_path_factory)
@@ -82,13 +96,14 @@ def trained_home(trained_template: Path, tmp_path_factory: pytest.TempPathFactor
     for k, v in env.items():
         mp.setenv(k, v)
     customers = pd.read_parquet(daily.outputs["vectors.parquet"])["customer_id"].tolist()
+    settings = load_config()
     yield {
         "home": home,
         "env": env,
-        "data": home / "data",
+        "data": settings.path("sample_data"),  # where the demo put the sample data
         "as_of": daily.as_of,
         "daily": daily,
-        "settings": load_config(),
+        "settings": settings,
         "customers": customers,
     }
     mp.undo()  # restores the session's isolated home

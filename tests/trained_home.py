@@ -1,27 +1,33 @@
-"""A trained runtime home (tiny models, real MLflow registry, one daily run), built once per test run.
+"""A trained runtime home (tiny models, real MLflow registry, one daily run), built once per test run
+by `needradar demo` itself.
 
-Training it is the most expensive set-up in the suite, and four test modules need one. It is built
-once into a template folder shared by the xdist workers (the first worker to need it builds it under
-a file lock, the other waits), and each module gets its own copy to change freely. The copy names
-only itself: every absolute path to the template (MLflow's artifact locations and model sources in
-its SQLite registry, the daily run's log) is rewritten, and a leftover reference fails the set-up.
+Training it is the most expensive set-up in the suite, and the demo's own test and five other test
+modules need one. It is built once into a template folder shared by the xdist workers (the first
+worker to need it builds it under a file lock, the other waits): the demo runs as a new user runs
+it, in a subprocess, and what it printed (with its library log) is kept beside the template for the
+demo's test. Each module gets its own copy of the template to change freely. The copy names only
+itself: every absolute path to the template (MLflow's artifact locations and model sources in its
+SQLite registry, the daily run's log) is rewritten, and a leftover reference fails the set-up.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
-import pickle
 import shutil
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
+REPO = Path(__file__).resolve().parents[1]
 SMALL_CONFIG = {
+    "sample": {"customers": 600, "days": 400, "seed": 7},  # the data of the `sample` fixture
     "churn": {"lightgbm": {"n_estimators": 60, "learning_rate": 0.1, "num_leaves": 15}, "n_cutoffs": 6},
     "forecast": {
         "backtest_folds": 1,
@@ -29,7 +35,9 @@ SMALL_CONFIG = {
         "models": ["lightgbm", "seasonal_naive", "auto_ets"],
     },
 }
-_BUILT = "_built.pickle"  # the daily run's result; written last, so it also marks a finished build
+DEMO_COLUMNS = 100  # the terminal width the demo is run in
+_DEMO = "trained-template-demo"  # beside the template: what the demo printed, and its library log
+_SCREEN = "screen.json"  # written last, so it also marks a finished build
 _SQLITE = b"SQLite format 3\x00"
 
 
@@ -49,59 +57,61 @@ def shared_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     template = root / "trained-template"
     with (root / "trained-template.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if not (template / _BUILT).exists():
-            shutil.rmtree(template, ignore_errors=True)
-            template.mkdir()
-            _build(template)
+        if not (root / _DEMO / _SCREEN).exists():
+            for folder in (template, root / _DEMO):
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+            _build(template, root / _DEMO)
+    screen = demo_screen(template)
+    if screen["returncode"] != 0:  # every module that needs the home says why it has none
+        pytest.fail(f"`needradar demo` failed building the trained home: {screen['stderr'][-2000:]}")
     return template
 
 
-def _build(home: Path) -> None:
-    """Sample data, champions for churn and volume, and the daily outputs of the data's last day."""
-    from core.config import load_config
-    from experiments.churn_experiment import train_and_register as train_churn
-    from experiments.registry import promote
-    from experiments.volume_experiment import train_and_register as train_volume
-    from features.generate import generate_sample
-    from features.load import write_event_data
-    from pipelines.daily import run_daily
+def demo_screen(template: Path) -> dict:
+    """What `needradar demo` printed building `template` (returncode, stdout, stderr) and its log."""
+    evidence = template.parent / _DEMO
+    screen = json.loads((evidence / _SCREEN).read_text())
+    log = evidence / "demo.log"
+    return screen | {"log": log.read_text() if log.exists() else ""}
 
+
+def _build(home: Path, evidence: Path) -> None:
+    """`needradar demo` as a new user runs it, with the small config: it generates the sample data,
+    trains and promotes champions for churn and volume and publishes the daily outputs of the data's
+    last day. Its screen and its library log go to `evidence`, outside the home that is copied."""
     (home / "needradar.yaml").write_text(yaml.safe_dump(SMALL_CONFIG))
-    mp = pytest.MonkeyPatch()
-    for k, v in home_env(home).items():
-        mp.setenv(k, v)
-    try:
-        cfg = load_config()
-        sample = generate_sample(cfg, customers=600, days=400, seed=7)
-        data = home / "data"
-        write_event_data(sample.events, data)
-        train_churn(sample.events, cfg)
-        train_volume(sample.events, cfg)
-        promote("churn", cfg)
-        promote("volume", cfg)
-        as_of = f"{sample.events.last_event_ts():%Y-%m-%d}"
-        result = run_daily(data, as_of, cfg.path("output"), cfg)
-        (home / _BUILT).write_bytes(pickle.dumps(result))
-    finally:
-        mp.undo()
+    env = {**os.environ, **home_env(home), "COLUMNS": str(DEMO_COLUMNS)}
+    demo = subprocess.run(
+        [sys.executable, "-m", "needradar", "demo"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    log = home / "logs" / "demo.log"
+    if log.exists():
+        shutil.move(log, evidence / "demo.log")
+    screen = {"returncode": demo.returncode, "stdout": demo.stdout, "stderr": demo.stderr}
+    (evidence / _SCREEN).write_text(json.dumps(screen))
 
 
 def copy_home(template: Path, home: Path):
-    """Copy the template into `home`, pointing every path at the copy; the daily run's result, moved."""
+    """Copy the template into `home`, pointing every path at the copy; the demo's daily run, read
+    back from the copy's run log."""
+    from pipelines.daily import DailyResult
+
     shutil.copytree(template, home, dirs_exist_ok=True)
-    (home / _BUILT).unlink()
     old, new = str(template), str(home)
     for path in home.rglob("*"):
         if path.is_file():
             _repoint(path, old, new)
     leftover = [str(p) for p in home.rglob("*") if p.is_file() and old.encode() in p.read_bytes()]
     assert not leftover, f"still naming the template {old}: {leftover}"
-    result = pickle.loads((template / _BUILT).read_bytes())
-    return replace(
-        result,
-        day_dir=Path(str(result.day_dir).replace(old, new)),
-        outputs={name: where.replace(old, new) for name, where in result.outputs.items()},
-    )
+    (run_log,) = home.glob("out/*/run_log.json")  # the one day the demo ran
+    log = json.loads(run_log.read_text())
+    return DailyResult(log["as_of"], run_log.parent, log["steps"], log["outputs"], log["models"])
 
 
 def _repoint(path: Path, old: str, new: str) -> None:

@@ -105,3 +105,12 @@ def test_holdout_in_mlflow_carries_pseudonyms_only(store, settings):
     assert holdout["customer_id"].str.startswith("p_").all() and not raw & set(holdout["customer_id"])
     path = mlflow.artifacts.download_artifacts(run_id=loaded.run_id, artifact_path="holdout/holdout.parquet")
     assert not raw & set(pd.read_parquet(path)["customer_id"])
+
+
+def test_registering_again_keeps_the_holdout_pseudonyms(store, settings):
+    _register(settings, 2.0)
+    before = registry.training_holdout(registry.load("churn", settings, "challenger"))
+    version = registry.register_again("churn", settings, "challenger")
+    again = registry.load("churn", settings, "challenger")
+    assert again.version == version
+    pd.testing.assert_frame_equal(registry.training_holdout(again), before)  # not hashed twice

@@ -1,4 +1,4 @@
-"""The heavy commands with `--dask ADDRESS` on a real cluster write what they write without it."""
+"""The heavy commands with `--dask ADDRESS` on a real cluster: training, backtests of a user's series."""
 
 from __future__ import annotations
 
@@ -9,16 +9,13 @@ from typer.testing import CliRunner
 
 from core.errors import NeedradarError
 from needradar.cli import app
+from tests.trained_home import SMALL_CONFIG, home_env
 
 pytestmark = pytest.mark.slow
 
 SMALL = {
     "churn": {"lightgbm": {"n_estimators": 40, "learning_rate": 0.1, "num_leaves": 7}, "n_cutoffs": 5},
-    "forecast": {
-        "backtest_folds": 1,
-        "evidence_windows": 2,
-        "models": ["lightgbm", "seasonal_naive", "auto_ets"],
-    },
+    "forecast": SMALL_CONFIG["forecast"],
 }
 
 
@@ -27,9 +24,8 @@ def home(tmp_path_factory):
     home = tmp_path_factory.mktemp("dask-home")
     (home / "needradar.yaml").write_text(yaml.safe_dump(SMALL))
     mp = pytest.MonkeyPatch()
-    mp.setenv("NEEDRADAR_HOME", str(home))
-    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home}/mlflow.db")
-    mp.setenv("NEEDRADAR_CONFIG", str(home / "needradar.yaml"))
+    for key, value in home_env(home).items():
+        mp.setenv(key, value)
     yield home
     mp.undo()
 
@@ -40,30 +36,15 @@ def run(*args: str) -> str:
     return result.output
 
 
-def test_train_score_forecast_and_daily_on_a_cluster(home, cluster, sample, sample_dir):
+def test_train_churn_and_volume_on_a_cluster(home, cluster, sample_dir):
+    """Training on the cluster registers its models; what the scores and the daily job write on it
+    is compared in test_dask_daily.py, with the trained home's champions."""
     address = cluster.scheduler.address
     data = ["--data", sample_dir]
     trained = run("churn", "train", *data, "--dask", address, "--distributed-training")
     assert "version 1 as challenger" in " ".join(trained.split())
-    run("models", "promote", "churn")
-    as_of = f"{sample.events.last_event_ts() - pd.Timedelta(days=10):%Y-%m-%d}"
-    score = ["churn", "score", *data, "--as-of", as_of, "--top", "40"]
-    run(*score, "--out", home / "here.parquet")
-    run(*score, "--out", home / "there.parquet", "--dask", address)
-    pd.testing.assert_frame_equal(
-        pd.read_parquet(home / "there.parquet"), pd.read_parquet(home / "here.parquet")
-    )
-
-    run("forecast", "train", *data, "--dask", address)
-    run("models", "promote", "volume")
-    day = f"{sample.events.last_event_ts():%Y-%m-%d}"
-    run("daily", *data, "--as-of", day, "--out", home / "here")
-    run("daily", *data, "--as-of", day, "--out", home / "there", "--dask", address)
-    for name in ("vectors.parquet", "at_risk.parquet"):
-        here, there = (pd.read_parquet(home / side / day / name) for side in ("here", "there"))
-        pd.testing.assert_frame_equal(there, here)
-    here, there = (pd.read_csv(home / side / day / "forecast.csv") for side in ("here", "there"))
-    pd.testing.assert_frame_equal(there, here)
+    trained = run("forecast", "train", *data, "--dask", address)
+    assert "version 1 as challenger" in " ".join(trained.split())
 
 
 def test_forecast_backtest_of_user_series_on_a_cluster(home, cluster, tmp_path):

@@ -263,19 +263,10 @@ def test_reload_of_a_new_champion_under_steady_load_refuses_nothing(secured):
     6 in flight would absorb if the reload stalled the server for more than half a second: the new
     state is built beside the old one (its SHAP tables at low priority), so nothing is refused or
     fails, and the answers switch to the new version."""
-    from experiments.registry import load, promote, register, training_holdout
+    from experiments.registry import promote, register_again
 
     settings = secured["settings"]
-    old = load("churn", settings)
-    version = register(  # as challenger: the server does not follow it yet
-        "churn",
-        old.model,
-        settings=settings,
-        run_id=old.run_id,
-        holdout=training_holdout(old),
-        metrics=old.metrics,
-        data_window=old.data_window,
-    )
+    version = register_again("churn", settings)  # as challenger: the server does not follow it yet
     body = {"customer_ids": secured["customers"][:1]}
     statuses: list[int] = []
     stop = threading.Event()
