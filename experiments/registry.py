@@ -36,7 +36,7 @@ from experiments.promotion_gate import (  # noqa: F401  (re-exported)
     not_finite,
     volume_metrics,
 )
-from experiments.tracking import use_tracking
+from experiments.tracking import model_requirements, use_tracking
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +127,7 @@ def register(
                 signature=signature,
                 input_example=input_example,
                 registered_model_name=name,
+                pip_requirements=model_requirements(),
             )
     version = int(info.registered_model_version)
     client.set_model_version_tag(name, str(version), "run_id", run_id)

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+from importlib.metadata import version
 from pathlib import Path
 
 import mlflow
 import pandas as pd
 
 from core.config import Settings
+
+# What a logged model needs to load and predict (the churn, volume and uplift models).
+MODEL_PACKAGES = (
+    "mlflow", "cloudpickle", "pandas", "numpy", "pyarrow", "scikit-learn", "scipy", "lightgbm",
+    "shap", "prophet", "statsforecast", "holidays",
+)  # fmt: skip
+
+
+def model_requirements() -> list[str]:
+    """The packages a logged model needs, pinned to this environment's versions. Stated rather
+    than inferred: MLflow's inference loads every model in a subprocess (seconds per version) and
+    misses what the model imports lazily."""
+    return [f"{package}=={version(package)}" for package in MODEL_PACKAGES]
 
 
 def use_tracking(settings: Settings) -> str:

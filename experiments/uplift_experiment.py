@@ -24,7 +24,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from core.config import Settings
-from experiments.tracking import data_fingerprint, ensure_experiment, use_tracking
+from experiments.tracking import data_fingerprint, ensure_experiment, model_requirements, use_tracking
 from features.contract import EventData
 from training.uplift import UpliftModel, out_of_time_split, qini_auc, uplift_frame
 from training.uplift_selection import select_uplift_model
@@ -131,6 +131,7 @@ def train_and_register(events: EventData, settings: Settings, test_days: int = 9
                 python_model=UpliftPyfunc(),
                 artifacts={"model": str(path)},
                 registered_model_name=r.uplift_model_name,
+                pip_requirements=model_requirements(),
             )
     version = int(info.registered_model_version)
     client = MlflowClient()

@@ -1,4 +1,6 @@
+import importlib.metadata
 import json
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -194,3 +196,14 @@ def test_volume_gate_refuses_when_nothing_is_comparable(store, settings, volume_
     r = registry.promote("volume", settings)
     assert not r.promoted
     assert r.reason == "cannot compare: challenger mase, champion mase is not a finite number"
+
+
+def test_a_registered_model_states_its_pinned_requirements(store, settings):
+    # stated, not inferred: MLflow's inference (a subprocess loading the model) would miss the
+    # forecasters' statsforecast and prophet, which the churn model does not import
+    version = _register(settings, 2.0)
+    uri = f"models:/{registry.model_name('churn', settings)}/{version}"
+    path = mlflow.artifacts.download_artifacts(f"{uri}/requirements.txt")
+    lines = Path(path).read_text().split()
+    for package in ("lightgbm", "statsforecast", "prophet", "scikit-learn"):
+        assert f"{package}=={importlib.metadata.version(package)}" in lines, lines
