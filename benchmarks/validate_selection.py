@@ -132,11 +132,13 @@ def rules() -> dict[str, tuple[tuple[str, ...], int, Rule | Nested]]:
 
 
 def adaptive_rules() -> dict[str, tuple[tuple[str, ...], int, Rule | Nested]]:
-    """Session 4's rules that adapt per series to its own (and its family's) evidence, declared
+    """Session 4's (and 6's) rules that adapt per series to its own (and its family's) evidence, declared
     before they were replayed; all six models, four evidence windows (the shipped setting)."""
     out = {}
     for own in (0.5, 0.0):
-        for tol in (0.1, 0.25, 0.5):  # the spread: all models when they agree, the leaders when not
+        # the spread: all models when they agree, the leaders when not; session 6 added 1 and 2 (a
+        # guard that leaves out only a model three times worse than the best), declared before
+        for tol in (0.1, 0.25, 0.5, 1.0, 2.0):
             for combine in ("ensemble", "median"):
                 out[f"spread_tol{tol}_{combine}_own{own}"] = (
                     MODELS,
@@ -202,7 +204,7 @@ def main() -> None:
     table = table.sort_values("mean_of_sets")
     if args.table:
         table.to_csv(args.table)
-    current = "nested_median|best3lgbm_own0.0"
+    current = "spread_tol2.0_median_own0.5"  # the shipped rule (selection.RULE) since session 6
     out = {
         "sets": pairs,
         "best": table.head(args.top).round(4).to_dict("index"),
