@@ -24,6 +24,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import uvloop
+from host_steal import _ticks as steal_ticks
 
 from needradar.commands.serve import bentoml_command
 
@@ -112,7 +113,9 @@ def _run(coro, url: str | None = None):
     The generator's own garbage collector is off during the phase (what it allocates is freed by
     reference counting; its full collections walked the tasks and answers of the whole phase and
     paused sending and reading for tens of milliseconds); `--generator-gc` keeps it on.
-    Each phase reports the generator's longest loop lag and collections (`generator`).
+    Each phase reports the generator's longest loop lag and collections (`generator`), and the
+    share of the machine's CPU time its host took while it ran (`host_steal_percent`, see
+    host_steal.py): a phase measured while the hypervisor ran other guests on our cores measures them.
     """
     seen: dict = {"lags": [], "gc_ms": []}
     started: list[float] = []
@@ -124,6 +127,7 @@ def _run(coro, url: str | None = None):
             seen["gc_ms"].append((info["generation"], (time.perf_counter() - started.pop()) * 1000))
 
     before = _server_cpu(SERVERS[url]) if url else 0.0
+    steal_before, ticks_before = steal_ticks()
     if not GENERATOR_GC:
         gc.collect()
         gc.freeze()
@@ -136,6 +140,8 @@ def _run(coro, url: str | None = None):
         gc.callbacks.remove(on_gc)
         gc.enable()
         gc.unfreeze()
+    steal, ticks = steal_ticks()
+    steal_percent = round(100 * (steal - steal_before) / max(1, ticks - ticks_before), 1)
     lags = np.array(seen["lags"] or [0.0]) * 1000
     generator = {
         "gc": "on" if GENERATOR_GC else "off",
@@ -149,6 +155,7 @@ def _run(coro, url: str | None = None):
     phases = phases if isinstance(phases, list) else [phases]
     for phase in phases:
         phase["generator"] = generator
+        phase["host_steal_percent"] = steal_percent
     if url:  # several phases: the CPU of all of them, per request of all of them
         cpu = _server_cpu(SERVERS[url]) - before
         requests = sum(p["requests"] for p in phases)
