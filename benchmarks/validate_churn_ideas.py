@@ -25,7 +25,8 @@ choice (the best LightGBM capacity by recalibrated log loss, then its blends wit
   leaf fits a ridge regression on the numeric columns split on along its path (categoricals only
   route rows; a row with a missing value there gets the leaf's constant), chosen by the inner
   folds like any capacity;
-- linear_c+cat_reg (sixth session): both pools at once.
+- linear_c+cat_reg, linear_tree+linear_c, linear_tree+linear_c+cat_reg (sixth session): the pools
+  together.
 Each outer fold's evidence is cached under the temp directory (validate_churn_ideas/), so that a
 variant added later replays without refitting: a cached fold that lacks a candidate fits only
 that candidate (on the first inner split).
@@ -312,6 +313,7 @@ def report(name: str, seed: int, k: int, fold: dict) -> dict:
         variants |= {
             "linear_tree": (base + lintree, ["lr"], 1),
             "linear_tree+linear_c": (base + lintree, ["lr", "lr_c0.1"], 1),
+            "linear_tree+linear_c+cat_reg": (base + catreg + lintree, ["lr", "lr_c0.1"], 1),
         }
     yte = fold["y_test"]
     out = {
