@@ -46,7 +46,17 @@ def classification_metrics(y_true, p) -> dict[str, float]:
 
 
 class LogisticBaseline:
-    """Logistic regression with one-hot categoricals, median imputation and scaling."""
+    """Logistic regression with one-hot categoricals, median imputation and scaling.
+
+    Args:
+        C: inverse strength of the L2 penalty (scikit-learn's); the baseline peers use 1.0.
+    """
+
+    def __init__(self, C: float = 1.0) -> None:
+        self.C = C
+
+    def __repr__(self) -> str:
+        return f"LogisticBaseline(C={getattr(self, 'C', 1.0)})"
 
     def fit(self, X: pd.DataFrame, y) -> LogisticBaseline:
         cat = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c]) or X[c].dtype == "category"]
@@ -70,7 +80,7 @@ class LogisticBaseline:
             ]
         )
         self.columns_ = list(X.columns)
-        self.pipeline_ = make_pipeline(pre, LogisticRegression(max_iter=2000, C=1.0)).fit(
+        self.pipeline_ = make_pipeline(pre, LogisticRegression(max_iter=2000, C=self.C)).fit(
             self._clean(X), np.asarray(y)
         )
         encoded = self.pipeline_[0].transform(self._clean(X))
