@@ -8,7 +8,8 @@ lending_club (status "bad"; sub_grade 35 and addr_state 50 levels), modeldata ta
 company 7 levels) and AER HMDA (mortgage denied). For each outer 5-fold split the inner 4-fold
 cross-validation of every candidate runs on two split seeds; the variants replay ChurnModel.fit's
 choice (the best LightGBM capacity by recalibrated log loss, then its blends with the linear side):
-- base: the shipped recipe (one 4-fold split, logistic regression at C=1);
+- base: the fifth session's recipe (one 4-fold split, logistic regression at C=1; the recipe
+  adopted in the sixth session is linear_c+cat_reg);
 - rep2: the same pool, capacity, tree count and blend chosen on two repeats of the 4-fold split
   (losses and tree counts averaged), so the choice rests on less noisy evidence;
 - linear_c: the linear side is the logistic regression at C=1 or C=0.1, whichever scores best on

@@ -175,10 +175,11 @@ class ChurnModel:
         """Choose the recipe by inner validation, fit it on all rows, calibrate out of fold.
 
         Without a validation set the inner validation is a stratified k-fold of X; with one (later
-        cutoffs) it is that set. Each LightGBM capacity early-stops on the folds' mean log loss; the
-        logistic regression and its blends with the best capacity are scored on the same folds; the
-        lowest recalibrated log loss wins. The calibrator is then fitted on out-of-fold scores of
-        exactly the configuration that ships (the refit's tree count), never on in-sample scores.
+        cutoffs) it is that set. Each LightGBM capacity (see `_pool`) early-stops on the folds' mean
+        log loss; the logistic regression (its penalty the better of LINEAR_STRENGTHS) and its blends
+        with the best capacity are scored on the same folds; the lowest recalibrated log loss wins.
+        The calibrator is then fitted on out-of-fold scores of exactly the configuration that ships
+        (the refit's tree count), never on in-sample scores.
 
         With a Dask `client`, the shipped trees (the final fit on all rows) are trained by
         `lightgbm.dask` across its workers; the choice and the calibration run here as always.
