@@ -24,7 +24,8 @@ Rules (selection.select_honestly's parameters):
   - anchor: LightGBM always in the combination (a prior for the global model) or not;
   - median: the median instead of the mean of three;
   - kall: the mean or median of every model with evidence (no ranking);
-  plus median_all (every model's median, no selection), each model alone, and adaptive_rules().
+  plus median_all (every model's median, no selection), each model alone, and adaptive_rules()
+  (since session 7 also one vote per kind of model: Prophet, LightGBM, the best classical one).
 
     nice .venv/bin/python benchmarks/validate_selection.py [--sets chicago,births,...] [--cache DIR]
 """
@@ -42,7 +43,7 @@ from real_series import SETS
 
 from training.forecasting.backtest import backtest_volumes
 from training.forecasting.calendar import detect_periods
-from training.forecasting.candidates import MODELS, Setup
+from training.forecasting.candidates import MODELS, STATS, Setup
 from training.forecasting.selection import (
     Nested,
     Rule,
@@ -160,6 +161,13 @@ def adaptive_rules() -> dict[str, tuple[tuple[str, ...], int, Rule | Nested]]:
         }
         for name, sub in subsets.items():
             out[f"nested_{name}_own{own}"] = (MODELS, 4, Nested(sub, own_weight=own))
+        # session 7, declared before the replay: one vote per kind of model (Prophet, the global
+        # LightGBM, the best of the four statsforecast models), so that four similar classical
+        # models cannot outvote the other two; with and without the 3x guard
+        for tol in (float("inf"), 2.0):
+            for combine in ("ensemble", "median"):
+                rule = Rule(tolerance=tol, own_weight=own, combine=combine, groups=(STATS,))
+                out[f"kinds_tol{tol}_{combine}_own{own}"] = (MODELS, 4, rule)
     return out
 
 

@@ -42,6 +42,8 @@ class Rule:
         anchor: models always in the combination (a prior); the best others fill it up to top_k.
         combine: "ensemble" (mean), "median", or "weighted": weights proportional to 1 / score,
             `shrink` of them spread equally (shrinkage towards the plain mean).
+        groups: models of one kind that share one vote: only the group's best by score may
+            enter the combination, so that several similar models cannot outvote the others.
     """
 
     top_k: int | None = None
@@ -50,6 +52,7 @@ class Rule:
     anchor: tuple[str, ...] = ()
     combine: str = "median"
     shrink: float = 0.5
+    groups: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ def _choose_by_means(own_mean: np.ndarray, fam_mean: np.ndarray, models: tuple[s
     known = np.flatnonzero(~np.isnan(score))
     if len(known) == 0:
         return models[0] if len(models) == 1 else "median:" + "+".join(sorted(models))
+    known = known[_group_leaders(score, known, models, rule.groups)]
     order = known[np.argsort(score[known], kind="stable")]
     # inf * 0 is NaN: a perfect model (relative error 0) must not empty an unlimited choice
     limit = np.inf if np.isinf(rule.tolerance) else score[order[0]] * (1 + rule.tolerance)
@@ -161,6 +165,18 @@ def _choose_by_means(own_mean: np.ndarray, fam_mean: np.ndarray, models: tuple[s
     inverse = 1 / np.maximum([score[models.index(m)] for m in top], 1e-6)
     weights = rule.shrink / len(top) + (1 - rule.shrink) * inverse / inverse.sum()
     return "weighted:" + "+".join(f"{m}*{w:.3f}" for m, w in zip(top, weights, strict=True))
+
+
+def _group_leaders(score: np.ndarray, known: np.ndarray, models: tuple[str, ...], groups) -> np.ndarray:
+    """Which of the `known` model positions may enter a combination: a model in no group, or the
+    best-scored known member of its group (the first in `models` order on a tie)."""
+    keep = np.ones(len(known), dtype=bool)
+    for group in groups:
+        inside = np.flatnonzero([models[i] in group for i in known])
+        if len(inside) > 1:
+            keep[inside] = False
+            keep[inside[np.argmin(score[known[inside]])]] = True
+    return keep
 
 
 def _combined(columns: dict[str, np.ndarray], name: str, rows: np.ndarray) -> np.ndarray:
