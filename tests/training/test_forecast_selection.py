@@ -1,4 +1,4 @@
-"""The selection rules on hand-made backtest rows: inverse-error weights and the nested choice."""
+"""The selection rules on hand-made backtest rows: inverse-error weights, groups and the nested choice."""
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,20 @@ def test_inverse_error_weights_shrunk_towards_equal():
     assert half == "weighted:a*0.452+b*0.310+c*0.238"  # half of each weight is 1/3
     frame = pd.DataFrame({"a": [10.0], "b": [20.0], "c": [40.0]})
     assert candidate_yhat(frame, plain) == pytest.approx([(4 * 10 + 2 * 20 + 40) / 7], abs=0.01)
+
+
+def test_a_group_of_similar_models_has_one_vote():
+    errors = pd.DataFrame({"p": [1.0], "g": [0.9], "s1": [1.4], "s2": [1.2], "s3": [1.3]})
+    models = ("p", "g", "s1", "s2", "s3")
+    assert choose(errors, errors, models, Rule(combine="median")) == "median:g+p+s1+s2+s3"
+    # only the best of s1-s3 (s2) stands for them, so the median is no longer one of theirs
+    kinds = Rule(combine="median", groups=(("s1", "s2", "s3"),))
+    assert choose(errors, errors, models, kinds) == "median:g+p+s2"
+    best_two = Rule(top_k=2, combine="ensemble", groups=(("s1", "s2", "s3"),))
+    assert choose(errors, errors, models, best_two) == "ensemble:g+p"
+    # a group member without evidence does not take the vote from one with it
+    partial = errors.assign(s2=np.nan)
+    assert choose(partial, partial, models, kinds) == "median:g+p+s3"
 
 
 def _series(sid: str, errors: list[dict[str, float]], start: str = "2025-01-01") -> pd.DataFrame:

@@ -13,7 +13,7 @@ rule and 1.2909 for the plain median, a difference within noise. A median cannot
 wild model, and with a few windows of evidence a ranking of models is mostly noise (Kourentzes,
 Barrow & Petropoulos 2019): tighter guards (1.5x, 2x the best) and every ranked rule did worse.
 
-The other rules stay available (Rule: `top_k`, `tolerance`, `own_weight`, `anchor`, `combine`
+The other rules stay available (Rule: `top_k`, `tolerance`, `own_weight`, `anchor`, `groups`, `combine`
 including inverse-error weights): a model's score is `own_weight` times its error on the series
 itself plus the rest times its error over the family's series in the same earlier windows, each
 as a ratio to the median model of that (series, window), so no series' scale dominates; another
@@ -167,7 +167,9 @@ def _choose_by_means(own_mean: np.ndarray, fam_mean: np.ndarray, models: tuple[s
     return "weighted:" + "+".join(f"{m}*{w:.3f}" for m, w in zip(top, weights, strict=True))
 
 
-def _group_leaders(score: np.ndarray, known: np.ndarray, models: tuple[str, ...], groups) -> np.ndarray:
+def _group_leaders(
+    score: np.ndarray, known: np.ndarray, models: tuple[str, ...], groups: tuple[tuple[str, ...], ...]
+) -> np.ndarray:
     """Which of the `known` model positions may enter a combination: a model in no group, or the
     best-scored known member of its group (the first in `models` order on a tie)."""
     keep = np.ones(len(known), dtype=bool)
