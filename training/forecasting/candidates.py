@@ -109,9 +109,10 @@ def local_forecasts(
     return out
 
 
-def fit_lgbm(train: dict[str, pd.DataFrame], setup: Setup) -> GlobalLGBM:
+def fit_lgbm(train: dict[str, pd.DataFrame], setup: Setup, country: str | None = None) -> GlobalLGBM:
+    """The family's global LightGBM; `country`: the calendar's (configured or detected)."""
     promo = None if setup.promotions is None else set(setup.promotions["ds"])
-    return GlobalLGBM(setup.horizon, setup.period, promo_days=promo).fit(train)
+    return GlobalLGBM(setup.horizon, setup.period, promo_days=promo, country=country).fit(train)
 
 
 @dataclass
@@ -136,7 +137,7 @@ class Window:
 
     def lgbm_job(self, setup: Setup, lgbm: GlobalLGBM | None = None) -> tuple:
         """The arguments of `lgbm_forecasts` for this window."""
-        return (self.train, {sid: o["ds"] for sid, o in self.out.items()}, setup, lgbm)
+        return (self.train, {sid: o["ds"] for sid, o in self.out.items()}, setup, lgbm, self.calendar.country)
 
     def local_jobs(self, setup: Setup, models: tuple[str, ...]) -> list[tuple]:
         """The arguments of `local_forecasts`, one tuple per series."""
@@ -159,10 +160,15 @@ class Window:
 
 
 def lgbm_forecasts(
-    train: dict[str, pd.DataFrame], future: dict[str, pd.Series], setup: Setup, lgbm: GlobalLGBM | None = None
+    train: dict[str, pd.DataFrame],
+    future: dict[str, pd.Series],
+    setup: Setup,
+    lgbm: GlobalLGBM | None = None,
+    country: str | None = None,
 ) -> dict[str, np.ndarray]:
-    """The global LightGBM of one family (fit on `train` unless given) forecast at `future`."""
-    lgbm = lgbm or fit_lgbm(train, setup)
+    """The global LightGBM of one family (fit on `train` with the calendar's `country` unless
+    given) forecast at `future`."""
+    lgbm = lgbm or fit_lgbm(train, setup, country)
     return {sid: lgbm.predict(sid, train[sid], ds) for sid, ds in future.items()}
 
 

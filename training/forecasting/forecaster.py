@@ -113,7 +113,7 @@ class VolumeForecaster:
     def _lgbm(self, fam: str, family_hist: dict) -> GlobalLGBM:
         cal = Calendar.learn(list(family_hist.values()), self.setup.country)
         prepared = {sid: prepare(df, cal, self.setup.period) for sid, df in family_hist.items()}
-        return fit_lgbm(prepared, self.setup)
+        return fit_lgbm(prepared, self.setup, cal.country)
 
     def _forecast(self, hist: dict, future: dict[str, pd.Series], refit: bool, client=None) -> pd.DataFrame:
         """Forecast `future` per series from `hist`; `refit` refits the global models on `hist`.
@@ -252,7 +252,13 @@ class VolumeForecaster:
             "backtest_mase": self.backtest_mase_,
             "last_ds": str(self.last_ds_),
             "lgbm": {
-                f: {"lags": g.lags, "columns": g.columns_, "ids": g.ids_, "target": "log1p_over_level"}
+                f: {
+                    "lags": g.lags,
+                    "columns": g.columns_,
+                    "ids": g.ids_,
+                    "target": "log1p_over_level",
+                    "country": g.country,
+                }
                 for f, g in self.lgbm_.items()
             },
         }
@@ -282,7 +288,7 @@ class VolumeForecaster:
         self.lgbm_ = {}
         for fam, info in meta["lgbm"].items():
             promo = None if setup.promotions is None else set(setup.promotions["ds"])
-            g = GlobalLGBM(setup.horizon, setup.period, promo_days=promo)
+            g = GlobalLGBM(setup.horizon, setup.period, promo_days=promo, country=info.get("country"))
             if info.get("target") != "log1p_over_level":
                 raise ModelNotFoundError(
                     f"{path} holds a LightGBM saved before its target was relative to the level; "

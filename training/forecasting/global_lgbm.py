@@ -4,7 +4,8 @@ Why direct: every lag is at least the horizon H rows old, so one model forecasts
 without feeding its own forecasts back (no compounding error, one fit per family). Lags are in
 rows of the series' actual sampling pattern (weekday-only or business-hours series keep working):
 H and multiples of the weekly period P, a rolling mean of the last P rows before the forecast
-origin window, and calendar features of the real timestamps.
+origin window, and calendar features of the real timestamps: with a holiday country (configured,
+`--country`, or detected from closures), the days to the next and since the last public holiday.
 
 Why relative to the level: in log1p space the target and the lags are taken relative to that
 rolling level (the mean log1p of the last P rows at least H old), and the forecast adds the level
@@ -42,9 +43,37 @@ def lags_for(horizon: int, period: int) -> list[int]:
     return sorted({horizon, *seasonal})
 
 
-def calendar(ds: pd.Series, promo_days: set | None = None, yearly: bool = True) -> pd.DataFrame:
+HOLIDAY_REACH = 7  # days before and after a holiday that get their own distance feature
+
+
+def holiday_days(country: str | None, ds: pd.Series) -> np.ndarray | None:
+    """The country's public holidays from the year before `ds` to the year after, sorted."""
+    if not country:
+        return None
+    from training.forecasting.calendar import _holiday_names
+
+    first, last = ds.min().year - 1, ds.max().year + 1
+    names = _holiday_names(country, [pd.Timestamp(first, 1, 1), pd.Timestamp(last, 12, 31)])
+    return np.array(sorted(names), dtype="datetime64[ns]")
+
+
+def _days_between(days: np.ndarray, holidays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Days to the next holiday (0 on one) and since the last, each capped at HOLIDAY_REACH + 1."""
+    cap = HOLIDAY_REACH + 1
+    ahead = np.append(holidays, np.datetime64("2262-01-01"))
+    after = np.insert(holidays, 0, np.datetime64("1678-01-01"))
+    i = np.searchsorted(holidays, days, side="left")
+    j = np.searchsorted(holidays, days, side="right")
+    to_next = ((ahead[i] - days) // np.timedelta64(1, "D")).clip(0, cap)
+    since = ((days - after[j]) // np.timedelta64(1, "D")).clip(0, cap)
+    return to_next, since
+
+
+def calendar(
+    ds: pd.Series, promo_days: set | None = None, yearly: bool = True, holidays: np.ndarray | None = None
+) -> pd.DataFrame:
     """Calendar features of the real timestamps; day of year only with two years or more of data
-    (with less, trees could only extrapolate it)."""
+    (with less, trees could only extrapolate it); distances to the `holidays` when given."""
     ds = pd.to_datetime(ds)
     out = pd.DataFrame(
         {"dow": ds.dt.dayofweek.to_numpy(), "slot": (ds.dt.hour * 2 + ds.dt.minute // 30).to_numpy()}
@@ -54,15 +83,25 @@ def calendar(ds: pd.Series, promo_days: set | None = None, yearly: bool = True) 
         out["month"] = ds.dt.month.to_numpy()
     if promo_days is not None:
         out["promo"] = ds.dt.normalize().isin(promo_days).to_numpy().astype(int)
+    if holidays is not None:
+        days = ds.dt.normalize().to_numpy().astype("datetime64[ns]")
+        out["holiday_next"], out["holiday_since"] = _days_between(days, holidays)
     return out
 
 
 def _features(
-    y: np.ndarray, ds: pd.Series, lags: list[int], period: int, horizon: int, promo
+    y: np.ndarray,
+    ds: pd.Series,
+    lags: list[int],
+    period: int,
+    horizon: int,
+    promo,
+    country: str | None = None,
 ) -> pd.DataFrame:
     """Features for every row t of a series whose lags reach back into `y` (len(y) rows)."""
     n = len(ds)
-    f = calendar(ds, promo, yearly=ds.iloc[-1] - ds.iloc[0] >= pd.Timedelta(days=730))
+    yearly = ds.iloc[-1] - ds.iloc[0] >= pd.Timedelta(days=730)
+    f = calendar(ds, promo, yearly, holiday_days(country, ds))
     logy = np.log1p(y)
     pad = np.concatenate([np.full(max(lags) + period, np.nan), logy, np.full(n - len(y), np.nan)])
     offset = max(lags) + period
@@ -91,11 +130,16 @@ class GlobalLGBM:
     """Direct multi-step LightGBM over all series of one family (series id as a category)."""
 
     def __init__(
-        self, horizon: int, period: int, params: dict | None = None, promo_days: set | None = None
+        self,
+        horizon: int,
+        period: int,
+        params: dict | None = None,
+        promo_days: set | None = None,
+        country: str | None = None,
     ) -> None:
         self.horizon, self.period = horizon, period
         self.params = {**PARAMS, **(params or {})}
-        self.promo_days = promo_days
+        self.promo_days, self.country = promo_days, country
         self.lags = lags_for(horizon, period)
 
     def __repr__(self) -> str:
@@ -106,9 +150,7 @@ class GlobalLGBM:
         self.ids_ = sorted(series)
         frames = []
         for sid, df in series.items():
-            f = _features(
-                df["y"].to_numpy(float), df["ds"], self.lags, self.period, self.horizon, self.promo_days
-            )
+            f = self._features(df["y"].to_numpy(float), df["ds"])
             f["series"] = sid
             f["target"] = np.log1p(df["y"].to_numpy(float)) - f["level"].to_numpy()
             keep = np.arange(len(df)) >= first_row(self.lags, self.horizon, self.period)
@@ -134,10 +176,13 @@ class GlobalLGBM:
         )
         return self
 
+    def _features(self, y: np.ndarray, ds: pd.Series) -> pd.DataFrame:
+        return _features(y, ds, self.lags, self.period, self.horizon, self.promo_days, self.country)
+
     def predict(self, sid: str, history: pd.DataFrame, future_ds: pd.Series) -> np.ndarray:
         """Forecast the rows at `future_ds` (at most `horizon` of them) after `history` (ds, y)."""
         ds = pd.concat([history["ds"], pd.Series(pd.to_datetime(future_ds))], ignore_index=True)
-        f = _features(history["y"].to_numpy(float), ds, self.lags, self.period, self.horizon, self.promo_days)
+        f = self._features(history["y"].to_numpy(float), ds)
         f["series"] = pd.Categorical([sid] * len(f), categories=self.ids_)
         X = f.iloc[len(history) :][self.columns_]
         return np.clip(np.expm1(self.booster_.predict(X) + X["level"].to_numpy()), 0, None)
