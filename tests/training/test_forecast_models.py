@@ -151,6 +151,33 @@ def test_global_lightgbm_follows_newer_history():
     assert np.abs(base - 50 * np.array([1.2, 1.1, 1.0, 1.0, 1.1, 0.6, 0.5])[future.dt.dayofweek]).mean() < 8
 
 
+def test_global_lightgbm_learns_the_holidays_of_its_country():
+    """With a country, the global LightGBM sees the days to the next and since the last public
+    holiday: a series that drops to a fifth on US holidays is forecast low on the next one; without
+    the country the forecast cannot know the day is special."""
+    import holidays
+
+    ds = pd.date_range("2023-01-02", "2025-06-30", freq="D")
+    off = ds.normalize().isin(
+        pd.DatetimeIndex(list(holidays.country_holidays("US", years=[2023, 2024, 2025])))
+    )
+    series = {}
+    for i in range(3):
+        base = _weekly(n_days=len(ds), seed=i, level=60 + 10 * i).assign(ds=ds)
+        series[f"s{i}"] = base.assign(y=np.where(off, base["y"] * 0.2, base["y"]).round())
+    hist = {sid: df[df["ds"] < "2025-06-28"].reset_index(drop=True) for sid, df in series.items()}
+    future = pd.Series(pd.date_range("2025-06-28", periods=14, freq="D"))  # 4 July on day 7
+    july4 = int(np.flatnonzero(future == pd.Timestamp("2025-07-04"))[0])
+    same_day = [k for k in range(14) if k != july4 and future[k].dayofweek == future[july4].dayofweek]
+    ratios = {}
+    for country in ("US", None):
+        model = GlobalLGBM(14, 7, params={"n_estimators": 200}, country=country).fit(hist)
+        assert ("holiday_next" in model.columns_) == (country is not None)
+        fc = model.predict("s1", hist["s1"], future)
+        ratios[country] = fc[july4] / fc[same_day].mean()
+    assert ratios["US"] < 0.5 < ratios[None]
+
+
 def test_global_lightgbm_on_too_short_history_says_what_it_needs():
     """A window shorter than the longest lag used to fail inside LightGBM ("Input data must be 2
     dimensional and non empty"); the user gets the rows it needs instead."""
@@ -212,6 +239,9 @@ def test_forecaster_round_trip_history_and_evaluate(trained, tmp_path):
     # Prophet is refit from the loaded setup: the promotion windows must come back by name.
     pd.testing.assert_frame_equal(loaded.setup.promotions, f.setup.promotions.reset_index(drop=True))
     assert loaded.setup == f.setup
+    # the LightGBMs come back with the calendar's holidays (the configured country)
+    assert {g.country for g in loaded.lgbm_.values()} == {f.setup.country} != {None}
+    assert all("holiday_next" in g.columns_ for g in loaded.lgbm_.values())
     assert not list((tmp_path / "m").glob("*.pkl"))
     # A LightGBM saved before its target was relative to the level would be misread: refused.
     meta = json.loads((tmp_path / "m" / "forecaster.json").read_text())
