@@ -27,7 +27,7 @@ Rules (selection.select_honestly's parameters):
   plus median_all (every model's median, no selection), each model alone, and adaptive_rules()
   (since session 7 also one vote per kind of model: Prophet, LightGBM, the best classical one).
 
-    nice .venv/bin/python benchmarks/validate_selection.py [--sets chicago,births,...] [--cache DIR]
+    nice .venv/bin/python benchmarks/validate_selection.py [--sets chicago,...] [--cache DIR] [--calendar]
 """
 
 from __future__ import annotations

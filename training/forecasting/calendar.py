@@ -59,7 +59,7 @@ def closed_days(series: list[pd.DataFrame]) -> set[pd.Timestamp]:
     return set(totals.index[(totals.to_numpy() == 0) & normal])
 
 
-def _holiday_names(country: str, dates) -> dict[pd.Timestamp, str]:
+def holiday_names(country: str, dates) -> dict[pd.Timestamp, str]:
     import holidays
 
     dates = pd.DatetimeIndex(sorted(dates))
@@ -80,7 +80,7 @@ def detect_country(closed: set[pd.Timestamp]) -> str | None:
         return None
     best, hits = None, 0
     for country in CANDIDATE_COUNTRIES:
-        names = _holiday_names(country, closed)
+        names = holiday_names(country, closed)
         n = sum(d in names for d in closed)
         if n > hits:
             best, hits = country, n
@@ -100,7 +100,7 @@ class Calendar:
         """Learn the calendar from history only (point in time: call it on a training part)."""
         closed = closed_days(series)
         country = country or detect_country(closed)
-        names = _holiday_names(country, closed) if country else {}
+        names = holiday_names(country, closed) if country else {}
         return cls(frozenset(closed), country, frozenset(names[d] for d in closed if d in names))
 
     def is_closed(self, ds: pd.Series) -> np.ndarray:
@@ -110,7 +110,7 @@ class Calendar:
         past = days.isin(self.closed).to_numpy()
         if not self.country or not self.closed_holidays:
             return past
-        names = _holiday_names(self.country, days.unique())
+        names = holiday_names(self.country, days.unique())
         future = days.map(lambda d: names.get(d) in self.closed_holidays).to_numpy(bool)
         return past | future
 

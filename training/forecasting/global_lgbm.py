@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import DataError
+from training.forecasting.calendar import holiday_names
 
 PARAMS = {
     "objective": "regression_l1",
@@ -50,10 +51,8 @@ def holiday_days(country: str | None, ds: pd.Series) -> np.ndarray | None:
     """The country's public holidays from the year before `ds` to the year after, sorted."""
     if not country:
         return None
-    from training.forecasting.calendar import _holiday_names
-
     first, last = ds.min().year - 1, ds.max().year + 1
-    names = _holiday_names(country, [pd.Timestamp(first, 1, 1), pd.Timestamp(last, 12, 31)])
+    names = holiday_names(country, [pd.Timestamp(first, 1, 1), pd.Timestamp(last, 12, 31)])
     return np.array(sorted(names), dtype="datetime64[ns]")
 
 
